@@ -1,0 +1,235 @@
+import type { Card, CardStatus, InactiveReason } from "../../../domain/card.ts";
+import type { CardType } from "../../../domain/card-type.ts";
+import type { Escn } from "../../../domain/escn.ts";
+import type { IsoDate } from "../../../domain/iso-date.ts";
+import type {
+  CardQuery,
+  CardRepository,
+  Counted,
+  Keyed,
+  KeysetPage,
+  OffsetPage,
+  PublicCardRecord,
+} from "../../../ports/storage.ts";
+import { placeholders, type SqliteConnection } from "./sqlite-connection.ts";
+import { containsPattern } from "./sqlite-like.ts";
+
+interface CardRow {
+  id: number;
+  escn: string;
+  person_id: number;
+  esi: string;
+  issuer_id: string;
+  processor_id: string | null;
+  card_type: CardType;
+  status: CardStatus;
+  inactive_reason: InactiveReason | null;
+  issued_at: string;
+  expires_at: string;
+  display_name: string | null;
+  chip_uid: string | null;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+const SELECT = `SELECT c.id, c.escn, c.person_id, p.esi, c.issuer_id, c.processor_id, c.card_type, c.status,
+  c.inactive_reason, c.issued_at, c.expires_at, c.display_name, c.chip_uid, c.created_at, c.updated_at, c.version
+  FROM cards c JOIN persons p ON p.id = c.person_id`;
+
+const PUBLIC_SQL = `SELECT c.escn, c.status, c.issued_at, c.expires_at, c.display_name, c.issuer_id,
+  o.name AS issuer_name, o.show_display_name FROM cards c JOIN organisations o ON o.id = c.issuer_id WHERE c.escn = ?`;
+
+const INSERT_SQL = `INSERT INTO cards (escn, person_id, issuer_id, processor_id, card_type, status, inactive_reason,
+  issued_at, expires_at, display_name, chip_uid, created_at, updated_at, version)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`;
+
+const SORT_COLUMNS: Record<string, string> = {
+  cardNumber: "c.escn",
+  issuedAt: "c.issued_at",
+  expiresAt: "c.expires_at",
+  displayName: "c.display_name",
+  createdAt: "c.created_at",
+};
+
+const toCard = (row: CardRow): Card => ({
+  escn: row.escn as Escn,
+  personId: row.person_id,
+  esi: row.esi,
+  issuerId: row.issuer_id,
+  processorId: row.processor_id,
+  cardType: row.card_type,
+  status: row.status,
+  inactiveReason: row.inactive_reason,
+  issuedAt: row.issued_at as IsoDate,
+  expiresAt: row.expires_at as IsoDate,
+  displayName: row.display_name,
+  chipUid: row.chip_uid,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  version: row.version,
+});
+
+function insertParams(card: Omit<Card, "version">): unknown[] {
+  return [
+    card.escn,
+    card.personId,
+    card.issuerId,
+    card.processorId,
+    card.cardType,
+    card.status,
+    card.inactiveReason,
+    card.issuedAt,
+    card.expiresAt,
+    card.displayName,
+    card.chipUid,
+    card.createdAt,
+    card.updatedAt,
+  ];
+}
+
+export class SqliteCardRepository implements CardRepository {
+  readonly #db: SqliteConnection;
+
+  constructor(db: SqliteConnection) {
+    this.#db = db;
+  }
+
+  async findByEscn(escn: Escn): Promise<Card | undefined> {
+    const row = this.#db.get<CardRow>(`${SELECT} WHERE c.escn = ?`, escn);
+    return row && toCard(row);
+  }
+
+  async findPublic(escn: Escn): Promise<PublicCardRecord | undefined> {
+    return this.findPublicNow(escn);
+  }
+
+  /** The hot path without a promise, for callers that can stay synchronous. */
+  findPublicNow(escn: Escn): PublicCardRecord | undefined {
+    const row = this.#db.get<{
+      escn: string;
+      status: CardStatus;
+      issued_at: string;
+      expires_at: string;
+      display_name: string | null;
+      issuer_id: string;
+      issuer_name: string;
+      show_display_name: number;
+    }>(PUBLIC_SQL, escn);
+    if (!row) return undefined;
+    return {
+      escn: row.escn as Escn,
+      status: row.status,
+      issuedAt: row.issued_at as IsoDate,
+      expiresAt: row.expires_at as IsoDate,
+      displayName: row.display_name,
+      issuerId: row.issuer_id,
+      issuerName: row.issuer_name,
+      issuerShowsDisplayName: row.show_display_name === 1,
+    };
+  }
+
+  async insert(card: Omit<Card, "version">): Promise<Card> {
+    this.#db.run(INSERT_SQL, ...insertParams(card));
+    return { ...card, version: 1 };
+  }
+
+  async insertMany(cards: readonly Omit<Card, "version">[]): Promise<number> {
+    const stmt = this.#db.statement(INSERT_SQL);
+    for (const card of cards) stmt.run(...insertParams(card));
+    return cards.length;
+  }
+
+  async update(card: Card): Promise<Card | undefined> {
+    const result = this.#db.run(
+      `UPDATE cards SET person_id = ?, processor_id = ?, card_type = ?, status = ?, inactive_reason = ?, issued_at = ?,
+        expires_at = ?, display_name = ?, chip_uid = ?, updated_at = ?, version = version + 1
+       WHERE escn = ? AND version = ?`,
+      card.personId,
+      card.processorId,
+      card.cardType,
+      card.status,
+      card.inactiveReason,
+      card.issuedAt,
+      card.expiresAt,
+      card.displayName,
+      card.chipUid,
+      card.updatedAt,
+      card.escn,
+      card.version,
+    );
+    return result.changes === 0 ? undefined : { ...card, version: card.version + 1 };
+  }
+
+  async delete(escn: Escn): Promise<void> {
+    this.#db.run("DELETE FROM cards WHERE escn = ?", escn);
+  }
+
+  async countForPerson(personId: number, issuerIds: readonly string[]): Promise<number> {
+    if (issuerIds.length === 0) return 0;
+    return (
+      this.#db.get<{ n: number }>(
+        `SELECT count(*) AS n FROM cards WHERE person_id = ? AND issuer_id IN (${placeholders(issuerIds.length)})`,
+        personId,
+        ...issuerIds,
+      )?.n ?? 0
+    );
+  }
+
+  #visibility(query: CardQuery): { clause: string; params: unknown[] } {
+    const parts: string[] = [];
+    const params: unknown[] = [];
+    if (query.issuerIds.length > 0) {
+      parts.push(`c.issuer_id IN (${placeholders(query.issuerIds.length)})`);
+      params.push(...query.issuerIds);
+    }
+    if (query.processorId !== null) {
+      parts.push("c.processor_id = ?");
+      params.push(query.processorId);
+    }
+    let clause = parts.length === 0 ? "0" : `(${parts.join(" OR ")})`;
+    if (query.status !== null) {
+      clause += " AND c.status = ?";
+      params.push(query.status);
+    }
+    return { clause, params };
+  }
+
+  async listPaged(query: CardQuery, page: OffsetPage): Promise<Counted<Card>> {
+    const visible = this.#visibility(query);
+    let where = visible.clause;
+    const params = [...visible.params];
+    if (page.search !== null) {
+      where +=
+        " AND (c.escn LIKE ? ESCAPE '\\' OR lower(c.display_name) LIKE ? ESCAPE '\\' OR p.esi_key LIKE ? ESCAPE '\\')";
+      const pattern = containsPattern(page.search);
+      params.push(pattern, pattern, pattern);
+    }
+    const total =
+      this.#db.get<{ n: number }>(
+        `SELECT count(*) AS n FROM cards c JOIN persons p ON p.id = c.person_id WHERE ${where}`,
+        ...params,
+      )?.n ?? 0;
+    const column = SORT_COLUMNS[page.sort] ?? "c.id";
+    const rows = this.#db.all<CardRow>(
+      `${SELECT} WHERE ${where} ORDER BY ${column} ${page.direction}, c.id ${page.direction} LIMIT ? OFFSET ?`,
+      ...params,
+      page.limit,
+      page.offset,
+    );
+    return { items: rows.map(toCard), total };
+  }
+
+  async listAfter(query: CardQuery, page: KeysetPage): Promise<Keyed<Card>> {
+    const visible = this.#visibility(query);
+    const rows = this.#db.all<CardRow>(
+      `${SELECT} WHERE c.id > ? AND ${visible.clause} ORDER BY c.id LIMIT ?`,
+      page.after,
+      ...visible.params,
+      page.limit + 1,
+    );
+    const first = rows.slice(0, page.limit);
+    const last = first.at(-1);
+    return { items: first.map(toCard), next: rows.length > page.limit && last ? last.id : null };
+  }
+}

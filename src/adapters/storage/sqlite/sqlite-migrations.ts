@@ -1,0 +1,106 @@
+/**
+ * Forward-only schema migrations of the embedded store. Never edit a migration that has shipped: add the
+ * next one. `test/unit/sqlite-migrations.test.ts` upgrades a database made by the first version.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  /* 1: organisations, tokens, persons, statuses, cards, outbox */ `
+  CREATE TABLE organisations (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    country TEXT,
+    schac_home_organisation TEXT,
+    erasmus_code TEXT,
+    website TEXT,
+    main_color TEXT,
+    secondary_color TEXT,
+    contrast_color TEXT,
+    qr_color TEXT,
+    show_display_name INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL
+  );
+  CREATE TABLE organisation_relations (
+    organisation_id TEXT NOT NULL REFERENCES organisations(id),
+    relation TEXT NOT NULL CHECK (relation IN ('serves', 'processor')),
+    related_id TEXT NOT NULL,
+    PRIMARY KEY (organisation_id, relation, related_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX organisation_relations_related ON organisation_relations (related_id, relation);
+  CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    organisation_id TEXT NOT NULL REFERENCES organisations(id),
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    scopes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT,
+    revoked_at TEXT
+  );
+  CREATE INDEX api_tokens_organisation ON api_tokens (organisation_id);
+  CREATE TABLE persons (
+    id INTEGER PRIMARY KEY,
+    esi TEXT NOT NULL,
+    esi_key TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE person_links (
+    person_id INTEGER NOT NULL REFERENCES persons(id),
+    organisation_id TEXT NOT NULL REFERENCES organisations(id),
+    full_name TEXT NOT NULL,
+    academic_level TEXT,
+    email TEXT,
+    phone TEXT,
+    fax TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (person_id, organisation_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX person_links_organisation ON person_links (organisation_id, person_id);
+  CREATE TABLE student_statuses (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES persons(id),
+    organisation_id TEXT NOT NULL REFERENCES organisations(id),
+    state TEXT NOT NULL CHECK (state IN ('enrolled', 'suspended', 'ended')),
+    valid_from TEXT NOT NULL,
+    valid_until TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    UNIQUE (person_id, organisation_id)
+  );
+  CREATE INDEX student_statuses_organisation ON student_statuses (organisation_id, id);
+  CREATE TABLE cards (
+    id INTEGER PRIMARY KEY,
+    escn TEXT NOT NULL UNIQUE,
+    person_id INTEGER NOT NULL REFERENCES persons(id),
+    issuer_id TEXT NOT NULL REFERENCES organisations(id),
+    processor_id TEXT REFERENCES organisations(id),
+    card_type TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ACTIVE', 'INACTIVE')),
+    inactive_reason TEXT,
+    issued_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    display_name TEXT,
+    chip_uid TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL
+  );
+  CREATE INDEX cards_issuer ON cards (issuer_id, id);
+  CREATE INDEX cards_processor ON cards (processor_id, id) WHERE processor_id IS NOT NULL;
+  CREATE INDEX cards_person ON cards (person_id);
+  CREATE TABLE outbox (
+    position INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    data TEXT NOT NULL,
+    occurred_at TEXT NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,100 @@
+import { resolve } from "node:path";
+
+/**
+ * The hub's configuration, read once at start-up from the environment (prefix `OPENESC_`, plus the
+ * conventional `PORT`, `HOST`, `DATABASE_URL` and `NATS_URL`), validated, defaulted and frozen.
+ * Every option is listed in docs/configuration.md.
+ */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** Base of every URL that leaves the hub in links, QR codes and signed artefacts; no trailing slash. */
+  readonly publicUrl: string;
+  /** The operator's bootstrap token, when given; otherwise one is generated at first start. */
+  readonly adminToken: string | null;
+  readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** The 3-digit issuing-server prefix put into ESCNs this hub generates. */
+  readonly escnPrefix: string;
+  /** Largest `size` an ESC-R list accepts; above it the answer is a 400, never a silent cap. */
+  readonly maxPageSize: number;
+  /** Most ESCNs one generate-escn call returns. */
+  readonly maxGeneratedEscns: number;
+  /** Largest request body, in bytes. */
+  readonly bodyLimit: number;
+  /** Number of public status answers kept in memory (0 turns the cache off). */
+  readonly statusCacheSize: number;
+  /** The time zone whose calendar decides when a card expires and a status ends. */
+  readonly timeZone: string;
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, reason: string) {
+    super(`configuration: ${variable} ${reason}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max)
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function publicUrlOf(raw: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(name, `must use http or https, got "${url.protocol}"`);
+  }
+  if (url.search || url.hash) throw new ConfigError(name, "must not carry a query or a fragment");
+  return url.toString().replace(/\/+$/, "");
+}
+
+/** Reads, checks and freezes the configuration. Throws {@link ConfigError} naming the variable at fault. */
+export function loadConfig(env: Env = process.env): Config {
+  const port = integer(env, "PORT", 8080, 0, 65535);
+  const logLevel = env["OPENESC_LOG_LEVEL"] ?? "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError("OPENESC_LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);
+  }
+  const escnPrefix = env["OPENESC_ESCN_PREFIX"] ?? "001";
+  if (!/^\d{3}$/.test(escnPrefix)) throw new ConfigError("OPENESC_ESCN_PREFIX", "must be exactly 3 digits");
+  const adminToken = env["OPENESC_ADMIN_TOKEN"] || null;
+  if (adminToken !== null && adminToken.length < 32) {
+    throw new ConfigError("OPENESC_ADMIN_TOKEN", "must be at least 32 characters (use a random value)");
+  }
+  const timeZone = env["OPENESC_TIME_ZONE"] ?? "UTC";
+  try {
+    new Intl.DateTimeFormat("en", { timeZone });
+  } catch {
+    throw new ConfigError("OPENESC_TIME_ZONE", `is not a known IANA time zone: "${timeZone}"`);
+  }
+  const config: Config = {
+    port,
+    host: env["HOST"] || "0.0.0.0",
+    dataDir: resolve(env["OPENESC_DATA_DIR"] || "./data"),
+    publicUrl: publicUrlOf(env["OPENESC_PUBLIC_URL"] || `http://localhost:${port}`, "OPENESC_PUBLIC_URL"),
+    adminToken,
+    logLevel: logLevel as Config["logLevel"],
+    escnPrefix,
+    maxPageSize: integer(env, "OPENESC_MAX_PAGE_SIZE", 100, 1, 1000),
+    maxGeneratedEscns: integer(env, "OPENESC_MAX_GENERATED_ESCNS", 100, 1, 10000),
+    bodyLimit: integer(env, "OPENESC_BODY_LIMIT", 1_048_576, 1024, 100 * 1_048_576),
+    statusCacheSize: integer(env, "OPENESC_STATUS_CACHE_SIZE", 200_000, 0, 10_000_000),
+    timeZone,
+  };
+  return Object.freeze(config);
+}

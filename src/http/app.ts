@@ -1,0 +1,83 @@
+import Fastify, { type FastifyInstance, LogController } from "fastify";
+import { NotFoundError } from "../domain/errors.ts";
+import type { HttpOptions, HubServices } from "./hub-services.ts";
+import { installAuthentication } from "./plugins/authentication.ts";
+import { sendError, sendInternalError, toOpenEscError } from "./plugins/error-responses.ts";
+import { installMetrics } from "./plugins/metrics.ts";
+import { installOpenApi } from "./plugins/openapi.ts";
+import { installValidators } from "./plugins/validators.ts";
+import { escRouterCardRoutes } from "./routes/esc-router-v2/card-routes.ts";
+import { escRouterPersonRoutes } from "./routes/esc-router-v2/person-routes.ts";
+import { escRouterPublicRoutes } from "./routes/esc-router-v2/public-routes.ts";
+import { healthRoutes } from "./routes/health-routes.ts";
+import { nativeCardRoutes } from "./routes/v1/card-routes.ts";
+import { nativeOrganisationRoutes } from "./routes/v1/organisation-routes.ts";
+import { nativePersonRoutes } from "./routes/v1/person-routes.ts";
+import { nativeStudentStatusRoutes } from "./routes/v1/student-status-routes.ts";
+import { ESC_ROUTER_V2_SCHEMAS } from "./schemas/esc-router-v2-schemas.ts";
+import { NATIVE_SCHEMAS } from "./schemas/native-schemas.ts";
+
+export interface BuildAppOptions extends HttpOptions {
+  readonly services: HubServices;
+  /** A pino logger configuration or false; tests pass false. */
+  readonly logger?: boolean | object;
+}
+
+/** The HTTP edge: ESC-R compatible routes, the native API, operations endpoints and the API document. */
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? { level: options.logLevel },
+    // Per-request logs would cost the hot paths; errors are still logged by our handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimit,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 300 },
+  });
+  const schemas = [...ESC_ROUTER_V2_SCHEMAS, ...NATIVE_SCHEMAS];
+  for (const schema of schemas) app.addSchema(schema);
+  installValidators(app, schemas);
+
+  app.setErrorHandler((error, request, reply) => {
+    const known = toOpenEscError(error);
+    if (known) return sendError(request, reply, known);
+    request.log.error({ err: error, url: request.url, method: request.method }, "unexpected error");
+    return sendInternalError(request, reply);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      request,
+      reply,
+      new NotFoundError("ROUTE_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`),
+    ),
+  );
+
+  await installOpenApi(app, options.publicUrl);
+  installAuthentication(app, options.services.tokens);
+  installMetrics(app);
+
+  const deps = { services: options.services, options };
+  healthRoutes(app, deps);
+  await app.register(
+    async (scope) => {
+      escRouterPublicRoutes(scope, deps);
+      escRouterPersonRoutes(scope, deps);
+      escRouterCardRoutes(scope, deps);
+    },
+    { prefix: "/esc-rest/api/v2" },
+  );
+  await app.register(
+    async (scope) => {
+      nativeOrganisationRoutes(scope, deps);
+      nativePersonRoutes(scope, deps);
+      nativeStudentStatusRoutes(scope, deps);
+      nativeCardRoutes(scope, deps);
+    },
+    { prefix: "/v1" },
+  );
+  return app;
+}
+
+export interface RouteDeps {
+  readonly services: HubServices;
+  readonly options: HttpOptions;
+}

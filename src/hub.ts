@@ -1,0 +1,40 @@
+import { join } from "node:path";
+import { SqliteStorage } from "./adapters/storage/sqlite/sqlite-storage.ts";
+import type { Config } from "./config.ts";
+import type { HubServices } from "./http/hub-services.ts";
+import { type Clock, systemClock } from "./ports/clock.ts";
+import type { Storage } from "./ports/storage.ts";
+import { CardService } from "./services/card-service.ts";
+import { OrganisationService } from "./services/organisation-service.ts";
+import { PersonService } from "./services/person-service.ts";
+import { PublicStatusCache } from "./services/public-status-cache.ts";
+import { StudentStatusService } from "./services/student-status-service.ts";
+import { TokenService } from "./services/token-service.ts";
+
+/**
+ * The composition root's one decision: which adapters serve this configuration. Everything else
+ * depends on ports.
+ */
+export function createStorage(config: Config): Storage {
+  return new SqliteStorage({ file: join(config.dataDir, "openesc.db") });
+}
+
+export function createServices(config: Config, storage: Storage, clock: Clock = systemClock): HubServices {
+  const ctx = { storage, clock, timeZone: config.timeZone };
+  // A process-local cache is exact only while this process sees every write, i.e. on a store it owns.
+  const cache = new PublicStatusCache(
+    storage.capabilities.sharedBetweenProcesses ? 0 : config.statusCacheSize,
+  );
+  return {
+    storage,
+    tokens: new TokenService(ctx),
+    organisations: new OrganisationService(ctx, () => cache.clear()),
+    persons: new PersonService(ctx),
+    statuses: new StudentStatusService(ctx),
+    cards: new CardService(ctx, {
+      escnPrefix: config.escnPrefix,
+      maxGeneratedEscns: config.maxGeneratedEscns,
+      cache,
+    }),
+  };
+}

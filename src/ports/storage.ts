@@ -1,0 +1,176 @@
+import type { ApiToken } from "../domain/api-token.ts";
+import type { Card } from "../domain/card.ts";
+import type { Escn } from "../domain/escn.ts";
+import type { DomainEvent, StoredEvent } from "../domain/events.ts";
+import type { IsoDate } from "../domain/iso-date.ts";
+import type { Organisation } from "../domain/organisation.ts";
+import type { Person, PersonLink } from "../domain/person.ts";
+import type { StudentStatus } from "../domain/student-status.ts";
+
+/**
+ * The storage port: the hub's whole state behind small repositories, with one rule — everything written
+ * inside {@link Storage.transaction}, the outbox events included, commits together or not at all.
+ *
+ * ```ts
+ * await storage.transaction(async (tx) => {
+ *   const card = await tx.cards.insert(newCard);
+ *   await tx.outbox.append([cardCreated(card)]);
+ * });
+ * ```
+ */
+export interface Storage {
+  readonly engine: "sqlite" | "postgres";
+  readonly capabilities: StorageCapabilities;
+  /** Opens connections and applies pending migrations. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+  /** Resolves when the store answers; rejects otherwise (readiness). */
+  ping(): Promise<void>;
+  /** Reads outside a transaction; they see committed data only. */
+  readonly read: Repositories;
+  /** Runs `work` in one transaction: commit when it resolves, roll back when it throws. */
+  transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
+}
+
+export interface StorageCapabilities {
+  /** Whether other processes can be told of commits (PostgreSQL LISTEN/NOTIFY). */
+  readonly supportsListenNotify: boolean;
+  /** Whether several hub processes may share this store. */
+  readonly sharedBetweenProcesses: boolean;
+}
+
+export interface Repositories {
+  readonly organisations: OrganisationRepository;
+  readonly tokens: TokenRepository;
+  readonly persons: PersonRepository;
+  readonly statuses: StudentStatusRepository;
+  readonly cards: CardRepository;
+  readonly outbox: OutboxRepository;
+}
+
+/** Offset paging as ESC-R does it (page/size with totals). */
+export interface OffsetPage {
+  readonly offset: number;
+  readonly limit: number;
+  readonly sort: string;
+  readonly direction: "ASC" | "DESC";
+  readonly search: string | null;
+}
+
+/** Keyset paging for the native API: stable under concurrent inserts. */
+export interface KeysetPage {
+  /** Internal position of the last row seen, or 0 for the start. */
+  readonly after: number;
+  readonly limit: number;
+}
+
+export interface Counted<T> {
+  readonly items: readonly T[];
+  readonly total: number;
+}
+
+export interface Keyed<T> {
+  readonly items: readonly T[];
+  /** Position of the last item, for the next page's `after`; null when there is no next page. */
+  readonly next: number | null;
+}
+
+export type NewOrganisation = Omit<Organisation, "seq" | "version">;
+
+export interface OrganisationRepository {
+  findById(id: string): Promise<Organisation | undefined>;
+  findManyByIds(ids: readonly string[]): Promise<Organisation[]>;
+  list(page: KeysetPage): Promise<Keyed<Organisation>>;
+  /** Organisations that list `processorId` among their processors. */
+  listProcessedBy(processorId: string): Promise<string[]>;
+  insert(org: NewOrganisation): Promise<Organisation>;
+  /** Writes `org` when the stored version is still `org.version`; returns the stored result, or undefined when stale. */
+  update(org: Organisation): Promise<Organisation | undefined>;
+}
+
+export interface StoredToken extends ApiToken {
+  readonly hash: string;
+}
+
+export interface TokenRepository {
+  findByHash(hash: string): Promise<StoredToken | undefined>;
+  findById(id: string): Promise<StoredToken | undefined>;
+  listByOrganisation(organisationId: string): Promise<StoredToken[]>;
+  insert(token: StoredToken): Promise<void>;
+  revoke(id: string, at: string): Promise<void>;
+}
+
+export interface PersonQuery {
+  /** Only persons linked to one of these organisations. */
+  readonly organisationIds: readonly string[];
+}
+
+export interface PersonRepository {
+  findByKey(esiKey: string): Promise<Person | undefined>;
+  insert(person: Omit<Person, "id">): Promise<Person>;
+  touch(personId: number, at: string): Promise<void>;
+  delete(personId: number): Promise<void>;
+  links(personId: number): Promise<PersonLink[]>;
+  findLink(personId: number, organisationId: string): Promise<PersonLink | undefined>;
+  upsertLink(link: PersonLink): Promise<void>;
+  deleteLink(personId: number, organisationId: string): Promise<void>;
+  /** ESC-R listing: each person once, with `fullName` of the first visible link; sort keys: identifier, fullName, createdAt. */
+  listPaged(query: PersonQuery, page: OffsetPage): Promise<Counted<Person>>;
+  listAfter(query: PersonQuery, page: KeysetPage): Promise<Keyed<Person>>;
+}
+
+export interface StatusQuery {
+  readonly organisationIds: readonly string[];
+  readonly state: StudentStatus["state"] | null;
+}
+
+export interface StudentStatusRepository {
+  find(personId: number, organisationId: string): Promise<StudentStatus | undefined>;
+  listForPerson(personId: number): Promise<StudentStatus[]>;
+  /** Inserts (version 1) or overwrites when the stored version is `expectedVersion`; undefined when stale. */
+  save(
+    status: Omit<StudentStatus, "version">,
+    expectedVersion: number | null,
+  ): Promise<StudentStatus | undefined>;
+  delete(personId: number, organisationId: string): Promise<void>;
+  listAfter(query: StatusQuery, page: KeysetPage): Promise<Keyed<StudentStatus>>;
+}
+
+export interface CardQuery {
+  /** Cards issued by one of these organisations, or processed by `processorId`. */
+  readonly issuerIds: readonly string[];
+  readonly processorId: string | null;
+  readonly status: Card["status"] | null;
+}
+
+/** What the public status needs, read in one step on the hot path. */
+export interface PublicCardRecord {
+  readonly escn: Escn;
+  readonly status: Card["status"];
+  readonly issuedAt: IsoDate;
+  readonly expiresAt: IsoDate;
+  readonly displayName: string | null;
+  readonly issuerId: string;
+  readonly issuerName: string;
+  readonly issuerShowsDisplayName: boolean;
+}
+
+export interface CardRepository {
+  findByEscn(escn: Escn): Promise<Card | undefined>;
+  findPublic(escn: Escn): Promise<PublicCardRecord | undefined>;
+  insert(card: Omit<Card, "version">): Promise<Card>;
+  /** Bulk path for loads of many cards in one transaction (connectors, fixtures). */
+  insertMany(cards: readonly Omit<Card, "version">[]): Promise<number>;
+  /** Writes `card` when the stored version is still `card.version`; undefined when stale. */
+  update(card: Card): Promise<Card | undefined>;
+  delete(escn: Escn): Promise<void>;
+  countForPerson(personId: number, issuerIds: readonly string[]): Promise<number>;
+  listPaged(query: CardQuery, page: OffsetPage): Promise<Counted<Card>>;
+  listAfter(query: CardQuery, page: KeysetPage): Promise<Keyed<Card>>;
+}
+
+export interface OutboxRepository {
+  append(events: readonly DomainEvent[]): Promise<void>;
+  /** Events after a feed position, in commit order. */
+  readAfter(position: number, limit: number): Promise<StoredEvent[]>;
+}

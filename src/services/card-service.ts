@@ -1,0 +1,457 @@
+import { type Card, type CardStatus, INACTIVE_REASONS, type InactiveReason } from "../domain/card.ts";
+import { parseCardType } from "../domain/card-type.ts";
+import { cardVerdict, publicCardStatus, type Verdict } from "../domain/card-verdict.ts";
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidValueError,
+  NotFoundError,
+  PreconditionFailedError,
+} from "../domain/errors.ts";
+import { type Escn, escnPic, generateEscn, generateEscns, parseEscn } from "../domain/escn.ts";
+import { parseEsi } from "../domain/esi.ts";
+import type { DomainEvent } from "../domain/events.ts";
+import { type IsoDate, parseIsoDate } from "../domain/iso-date.ts";
+import { issuesCards, type Organisation } from "../domain/organisation.ts";
+import { parsePic } from "../domain/pic.ts";
+import type { CardQuery, Counted, Keyed, KeysetPage, OffsetPage, Repositories } from "../ports/storage.ts";
+import { mayActFor, type Principal, requireStudentDataHolder } from "./principal.ts";
+import type { PublicStatusCache } from "./public-status-cache.ts";
+import type { ServiceContext } from "./service-context.ts";
+import { today } from "./today.ts";
+
+/** The ESC-R write view, as received. */
+export interface CardInput {
+  readonly cardNumber?: string | null;
+  readonly cardStatusType: string;
+  readonly cardType: string;
+  readonly issuedAt: string;
+  readonly expiresAt: string;
+  readonly issuerIdentifier: string;
+  readonly personIdentifier: string;
+  readonly displayName?: string | null;
+  readonly processorIdentifier?: string | null;
+}
+
+/** The native partial update; absent fields are left as they are. */
+export interface CardPatch {
+  readonly status?: string;
+  readonly inactiveReason?: string | null;
+  readonly expiresAt?: string;
+  readonly displayName?: string | null;
+}
+
+/** A card with what its views need: its organisations, its holder's name as the issuer knows it, its verdict. */
+export interface CardDetails {
+  readonly card: Card;
+  readonly issuer: Organisation;
+  readonly processor: Organisation | null;
+  readonly holderName: string;
+  readonly verdict: Verdict;
+}
+
+/** The public status view of ESC-R (no personal data unless the issuer shows displayName). */
+export interface PublicCardStatusView {
+  readonly cardNumber: string;
+  readonly displayName?: string;
+  readonly issuedAt: string;
+  readonly expiresAt: string;
+  readonly issuerIdentifier: string;
+  readonly issuerName: string;
+  readonly status: "ACTIVE" | "INACTIVE" | "EXPIRED";
+}
+
+export interface CardServiceOptions {
+  readonly escnPrefix: string;
+  readonly maxGeneratedEscns: number;
+  readonly cache: PublicStatusCache;
+}
+
+/** Cards: issue, change, withdraw, list, and the public status anyone may read by ESCN. */
+export class CardService {
+  readonly #ctx: ServiceContext;
+  readonly #options: CardServiceOptions;
+
+  constructor(ctx: ServiceContext, options: CardServiceOptions) {
+    this.#ctx = ctx;
+    this.#options = options;
+  }
+
+  async create(caller: Principal, input: CardInput): Promise<Card> {
+    requireStudentDataHolder(caller, "cards:write");
+    const issuerId = parsePic(input.issuerIdentifier, "issuerIdentifier");
+    const escn =
+      input.cardNumber == null || input.cardNumber === ""
+        ? generateEscn({ prefix: this.#options.escnPrefix, pic: issuerId })
+        : parseEscn(input.cardNumber, "cardNumber");
+    if (escnPic(escn) !== issuerId) {
+      throw new InvalidValueError(
+        "ESCN_PIC_MISMATCH",
+        "cardNumber",
+        `must carry the issuer's PIC ${issuerId} in its last 9 digits`,
+      );
+    }
+    const fields = this.#checkFields(input);
+    const now = this.#ctx.clock.now().toISOString();
+    const card = await this.#ctx.storage.transaction(async (tx) => {
+      await this.#checkIssuer(tx, caller, issuerId);
+      const processorId = await this.#checkProcessor(tx, caller, input.processorIdentifier);
+      const personId = await this.#linkedPerson(tx, input.personIdentifier, issuerId);
+      if (await tx.cards.findByEscn(escn)) {
+        throw new ConflictError("CARD_EXISTS", `a card ${escn} already exists`);
+      }
+      const created = await tx.cards.insert({
+        escn,
+        personId: personId.id,
+        esi: personId.esi,
+        issuerId,
+        processorId,
+        ...fields,
+        chipUid: null,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await tx.outbox.append([cardEvent("card.created", created, now)]);
+      return created;
+    });
+    this.#options.cache.invalidate(escn);
+    return card;
+  }
+
+  async get(caller: Principal, escnText: string): Promise<Card> {
+    requireStudentDataHolder(caller, "cards:read");
+    return this.#findVisible(this.#ctx.storage.read, caller, parseEscn(escnText, "escn"));
+  }
+
+  /** ESC-R PUT: the whole write view; last writer wins, as in ESC-R, but every write is whole. */
+  async update(caller: Principal, escnText: string, input: CardInput): Promise<Card> {
+    requireStudentDataHolder(caller, "cards:write");
+    const escn = parseEscn(escnText, "escn");
+    if (
+      input.cardNumber != null &&
+      input.cardNumber !== "" &&
+      parseEscn(input.cardNumber, "cardNumber") !== escn
+    ) {
+      throw new InvalidValueError(
+        "ESCN_INVALID",
+        "cardNumber",
+        "must be the ESCN of the card in the path (or left out)",
+      );
+    }
+    const issuerId = parsePic(input.issuerIdentifier, "issuerIdentifier");
+    const fields = this.#checkFields(input);
+    const now = this.#ctx.clock.now().toISOString();
+    return this.#write(escn, async (tx) => {
+      const current = await this.#findVisible(tx, caller, escn);
+      if (issuerId !== current.issuerId) {
+        throw new InvalidValueError("VALIDATION_FAILED", "issuerIdentifier", "a card's issuer cannot change");
+      }
+      const processorId = await this.#checkProcessor(tx, caller, input.processorIdentifier);
+      const person = await this.#linkedPerson(tx, input.personIdentifier, issuerId);
+      const inactiveReason: InactiveReason | null =
+        fields.status === "ACTIVE" ? null : (current.inactiveReason ?? "unspecified");
+      return this.#save(tx, {
+        ...current,
+        ...fields,
+        inactiveReason,
+        processorId,
+        personId: person.id,
+        esi: person.esi,
+        updatedAt: now,
+      });
+    });
+  }
+
+  /** Native partial update with optimistic concurrency (`If-Match` gives `expectedVersion`). */
+  async patch(
+    caller: Principal,
+    escnText: string,
+    patch: CardPatch,
+    expectedVersion: number | null,
+  ): Promise<Card> {
+    requireStudentDataHolder(caller, "cards:write");
+    const escn = parseEscn(escnText, "escn");
+    const now = this.#ctx.clock.now().toISOString();
+    return this.#write(escn, async (tx) => {
+      const current = await this.#findVisible(tx, caller, escn);
+      if (expectedVersion !== null && expectedVersion !== current.version)
+        throw new PreconditionFailedError();
+      const status = patch.status === undefined ? current.status : parseCardStatus(patch.status, "/status");
+      let inactiveReason: InactiveReason | null = null;
+      if (status === "INACTIVE") {
+        inactiveReason =
+          patch.inactiveReason == null
+            ? (current.inactiveReason ?? "unspecified")
+            : parseInactiveReason(patch.inactiveReason);
+      } else if (patch.inactiveReason != null) {
+        throw new InvalidValueError(
+          "VALIDATION_FAILED",
+          "/inactiveReason",
+          "only an INACTIVE card has a reason",
+        );
+      }
+      const expiresAt =
+        patch.expiresAt === undefined ? current.expiresAt : parseIsoDate(patch.expiresAt, "/expiresAt");
+      if (expiresAt < current.issuedAt) {
+        throw new InvalidValueError("DATE_RANGE_INVALID", "/expiresAt", "must not be before issuedAt");
+      }
+      const displayName =
+        patch.displayName === undefined
+          ? current.displayName
+          : checkDisplayName(patch.displayName, "/displayName");
+      return this.#save(tx, { ...current, status, inactiveReason, expiresAt, displayName, updatedAt: now });
+    });
+  }
+
+  async delete(caller: Principal, escnText: string): Promise<void> {
+    requireStudentDataHolder(caller, "cards:write");
+    const escn = parseEscn(escnText, "escn");
+    const now = this.#ctx.clock.now().toISOString();
+    await this.#write(escn, async (tx) => {
+      const card = await this.#findVisible(tx, caller, escn);
+      await tx.cards.delete(escn);
+      await tx.outbox.append([cardEvent("card.deleted", card, now)]);
+      return card;
+    });
+  }
+
+  async listPaged(caller: Principal, page: OffsetPage): Promise<Counted<Card>> {
+    requireStudentDataHolder(caller, "cards:read");
+    return this.#ctx.storage.read.cards.listPaged(this.#query(caller, null), page);
+  }
+
+  async listAfter(caller: Principal, status: CardStatus | null, page: KeysetPage): Promise<Keyed<Card>> {
+    requireStudentDataHolder(caller, "cards:read");
+    return this.#ctx.storage.read.cards.listAfter(this.#query(caller, status), page);
+  }
+
+  /** Today in the hub's calendar, which decides EXPIRED. */
+  today(): IsoDate {
+    return today(this.#ctx);
+  }
+
+  /** Cards the caller has already been allowed to see, with their organisations, holder name and verdict. */
+  async details(cards: readonly Card[]): Promise<CardDetails[]> {
+    const read = this.#ctx.storage.read;
+    const ids = new Set<string>();
+    for (const card of cards) {
+      ids.add(card.issuerId);
+      if (card.processorId !== null) ids.add(card.processorId);
+    }
+    const organisations = new Map((await read.organisations.findManyByIds([...ids])).map((o) => [o.id, o]));
+    const day = today(this.#ctx);
+    return Promise.all(
+      cards.map(async (card) => {
+        const issuer = organisations.get(card.issuerId);
+        if (!issuer) throw new TypeError(`card ${card.escn} has no issuer ${card.issuerId}`);
+        const link = await read.persons.findLink(card.personId, card.issuerId);
+        const statuses = await read.statuses.listForPerson(card.personId);
+        return {
+          card,
+          issuer,
+          processor: card.processorId === null ? null : (organisations.get(card.processorId) ?? null),
+          holderName: link?.fullName ?? "",
+          verdict: cardVerdict(card, issuer, statuses, day),
+        };
+      }),
+    );
+  }
+
+  /**
+   * The public status as a JSON body, from the cache when possible. No token; no personal data unless the
+   * issuer has chosen to show `displayName`.
+   */
+  async publicStatusJson(escnText: string): Promise<string> {
+    const escn = parseEscn(escnText, "escn");
+    const day = today(this.#ctx);
+    const cached = this.#options.cache.get(escn, day);
+    if (cached !== undefined) return cached;
+    const record = await this.#ctx.storage.read.cards.findPublic(escn);
+    if (!record) throw new NotFoundError("CARD_NOT_FOUND", "no card with this number");
+    const view: PublicCardStatusView = {
+      cardNumber: record.escn,
+      ...(record.issuerShowsDisplayName && record.displayName !== null
+        ? { displayName: record.displayName }
+        : {}),
+      issuedAt: record.issuedAt,
+      expiresAt: record.expiresAt,
+      issuerIdentifier: record.issuerId,
+      issuerName: record.issuerName,
+      status: publicCardStatus(record, day),
+    };
+    const body = JSON.stringify(view);
+    this.#options.cache.set(escn, day, body);
+    return body;
+  }
+
+  /** Fresh ESCNs for an issuer; anyone may ask (ESC-R serves this without a token), at most a documented number. */
+  generate(prefix: string, picText: string, count: number): Escn[] {
+    if (!/^\d{1,3}$/.test(prefix)) {
+      throw new InvalidValueError(
+        "ESCN_INVALID",
+        "prefix",
+        "must be a number from 0 to 999 (3 digits in the ESCN)",
+      );
+    }
+    const pic = parsePic(picText, "pic");
+    if (!Number.isInteger(count) || count < 1) {
+      throw new InvalidValueError("ESCN_BATCH_TOO_LARGE", "numberOfESCN", "must be at least 1");
+    }
+    if (count > this.#options.maxGeneratedEscns) {
+      throw new InvalidValueError(
+        "ESCN_BATCH_TOO_LARGE",
+        "numberOfESCN",
+        `must be at most ${this.#options.maxGeneratedEscns}`,
+      );
+    }
+    return generateEscns(count, { prefix: prefix.padStart(3, "0"), pic });
+  }
+
+  #query(caller: Principal, status: CardStatus | null): CardQuery {
+    const isBureau = caller.organisation.kind === "card-bureau";
+    return {
+      issuerIds: isBureau ? caller.actingFor.filter((id) => id !== caller.organisation.id) : caller.actingFor,
+      processorId: isBureau ? caller.organisation.id : null,
+      status,
+    };
+  }
+
+  async #write(escn: Escn, work: (tx: Repositories) => Promise<Card>): Promise<Card> {
+    try {
+      return await this.#ctx.storage.transaction(work);
+    } finally {
+      this.#options.cache.invalidate(escn);
+    }
+  }
+
+  async #save(tx: Repositories, card: Card): Promise<Card> {
+    const saved = await tx.cards.update(card);
+    if (!saved) throw new PreconditionFailedError();
+    await tx.outbox.append([cardEvent("card.updated", saved, card.updatedAt)]);
+    return saved;
+  }
+
+  async #findVisible(tx: Repositories, caller: Principal, escn: Escn): Promise<Card> {
+    const card = await tx.cards.findByEscn(escn);
+    if (card && (mayActFor(caller, card.issuerId) || card.processorId === caller.organisation.id))
+      return card;
+    throw new NotFoundError("CARD_NOT_FOUND", "no card with this number is visible to your organisation");
+  }
+
+  #checkFields(input: CardInput) {
+    const status = parseCardStatus(input.cardStatusType, "cardStatusType");
+    const cardType = parseCardType(input.cardType, "cardType");
+    const issuedAt = parseIsoDate(input.issuedAt, "issuedAt");
+    const expiresAt = parseIsoDate(input.expiresAt, "expiresAt");
+    if (expiresAt < issuedAt)
+      throw new InvalidValueError("DATE_RANGE_INVALID", "expiresAt", "must not be before issuedAt");
+    const displayName = checkDisplayName(input.displayName ?? null, "displayName");
+    return {
+      status,
+      inactiveReason: status === "ACTIVE" ? null : ("unspecified" as InactiveReason),
+      cardType,
+      issuedAt,
+      expiresAt,
+      displayName,
+    };
+  }
+
+  async #checkIssuer(tx: Repositories, caller: Principal, issuerId: string): Promise<Organisation> {
+    const issuer = await tx.organisations.findById(issuerId);
+    if (!issuer || !issuesCards(issuer.kind)) {
+      throw new InvalidValueError(
+        "ISSUER_UNKNOWN",
+        "issuerIdentifier",
+        `${issuerId} is not a registered card issuer`,
+      );
+    }
+    if (!mayActFor(caller, issuerId))
+      throw new ForbiddenError(`this token may not issue cards for ${issuerId}`);
+    return issuer;
+  }
+
+  async #checkProcessor(
+    tx: Repositories,
+    caller: Principal,
+    value: string | null | undefined,
+  ): Promise<string | null> {
+    if (value == null || value === "")
+      return caller.organisation.kind === "card-bureau" ? caller.organisation.id : null;
+    const processor = await tx.organisations.findById(
+      String(value)
+        .replace(/[\s.-]/g, "")
+        .toUpperCase(),
+    );
+    if (processor?.kind !== "card-bureau") {
+      throw new InvalidValueError(
+        "PROCESSOR_UNKNOWN",
+        "processorIdentifier",
+        `${value} is not a registered card bureau`,
+      );
+    }
+    if (caller.organisation.kind === "card-bureau" && processor.id !== caller.organisation.id) {
+      throw new ForbiddenError("a card bureau names only itself as processor");
+    }
+    return processor.id;
+  }
+
+  /** The holder must be linked to the issuer; the answer is the same whether or not the ESI exists elsewhere. */
+  async #linkedPerson(
+    tx: Repositories,
+    identifier: string,
+    issuerId: string,
+  ): Promise<{ id: number; esi: string }> {
+    const esi = parseEsi(identifier, "personIdentifier");
+    const person = await tx.persons.findByKey(esi.key);
+    if (person && (await tx.persons.findLink(person.id, issuerId))) return { id: person.id, esi: person.esi };
+    throw new InvalidValueError(
+      "PERSON_NOT_LINKED",
+      "personIdentifier",
+      `no person with this ESI is linked to the issuer ${issuerId}`,
+    );
+  }
+}
+
+function parseCardStatus(value: string, field: string): CardStatus {
+  if (value === "ACTIVE" || value === "INACTIVE") return value;
+  throw new InvalidValueError("VALIDATION_FAILED", field, "must be ACTIVE or INACTIVE");
+}
+
+function parseInactiveReason(value: string): InactiveReason {
+  if ((INACTIVE_REASONS as readonly string[]).includes(value)) return value as InactiveReason;
+  throw new InvalidValueError(
+    "VALIDATION_FAILED",
+    "/inactiveReason",
+    `must be one of ${INACTIVE_REASONS.join(", ")}`,
+  );
+}
+
+function checkDisplayName(value: string | null, field: string): string | null {
+  if (value === null || value === "") return null;
+  const name = value.trim();
+  if (name.length === 0 || name.length > 255)
+    throw new InvalidValueError("VALIDATION_FAILED", field, "must be 1 to 255 characters");
+  return name;
+}
+
+function cardEvent(
+  type: "card.created" | "card.updated" | "card.deleted",
+  card: Card,
+  at: string,
+): DomainEvent {
+  const audience = card.processorId === null ? [card.issuerId] : [card.issuerId, card.processorId];
+  return {
+    type,
+    subject: card.escn,
+    audience,
+    data: {
+      escn: card.escn,
+      issuer: card.issuerId,
+      status: type === "card.deleted" ? null : card.status,
+      inactiveReason: type === "card.deleted" ? null : card.inactiveReason,
+      expiresAt: card.expiresAt,
+      version: card.version,
+    },
+    occurredAt: at,
+  };
+}

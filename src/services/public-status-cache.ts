@@ -1,0 +1,47 @@
+/**
+ * Answers of the public card status, kept in memory because that endpoint is the hottest of all.
+ * Exact, not approximate: every write to a card or an issuer invalidates it before the write's answer
+ * leaves, and an entry is valid only for the calendar day it was made on (EXPIRED follows from the date).
+ * Least recently used entries leave first.
+ */
+export class PublicStatusCache {
+  readonly #capacity: number;
+  readonly #entries = new Map<string, { day: string; body: string }>();
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  get(escn: string, day: string): string | undefined {
+    const entry = this.#entries.get(escn);
+    if (!entry) return undefined;
+    if (entry.day !== day) {
+      this.#entries.delete(escn);
+      return undefined;
+    }
+    return entry.body;
+  }
+
+  set(escn: string, day: string, body: string): void {
+    if (this.#capacity === 0) return;
+    this.#entries.delete(escn);
+    this.#entries.set(escn, { day, body });
+    if (this.#entries.size > this.#capacity) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+  }
+
+  invalidate(escn: string): void {
+    this.#entries.delete(escn);
+  }
+
+  /** After an issuer changes its name or display choice, every answer may be stale. */
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}
