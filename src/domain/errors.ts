@@ -65,7 +65,6 @@ export const ERROR_CODES = {
   PERSON_EXISTS: "conflict",
   CARD_EXISTS: "conflict",
   PERSON_HAS_CARDS: "conflict",
-  ORGANISATION_IN_USE: "conflict",
   VERSION_MISMATCH: "precondition",
   BODY_TOO_LARGE: "too-large",
   MEDIA_TYPE_UNSUPPORTED: "unsupported-media",

@@ -1,0 +1,55 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import type { Config } from "./config.ts";
+import { buildApp } from "./http/app.ts";
+import { createServices, createStorage } from "./hub.ts";
+import { systemClock } from "./ports/clock.ts";
+import { bootstrapOperator } from "./services/operator-bootstrap.ts";
+
+export interface RunningHub {
+  readonly app: FastifyInstance;
+  /** Stops accepting requests, finishes those in flight, closes the store. */
+  stop(): Promise<void>;
+}
+
+/** Opens the store, bootstraps the operator, and listens. Used by `npm start` and `openesc serve`. */
+export async function startHub(config: Config): Promise<RunningHub> {
+  const storage = createStorage(config);
+  await storage.init();
+  const services = createServices(config, storage);
+  const app = await buildApp({ ...config, services });
+  const { generatedSecret } = await bootstrapOperator(
+    { storage, clock: systemClock, timeZone: config.timeZone },
+    config.adminToken,
+  );
+  if (generatedSecret !== null) {
+    const file = join(config.dataDir, "admin-token");
+    writeFileSync(file, `${generatedSecret}\n`, { mode: 0o600 });
+    app.log.info({ file }, "generated the operator's token; it is in this file, readable only by its owner");
+  }
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info(
+    { publicUrl: config.publicUrl, dataDir: config.dataDir, store: storage.engine },
+    "OpenESC hub ready",
+  );
+  return {
+    app,
+    async stop() {
+      await app.close();
+      await storage.close();
+    },
+  };
+}
+
+/** Runs the hub until SIGINT or SIGTERM. */
+export async function serveUntilSignalled(config: Config): Promise<void> {
+  const hub = await startHub(config);
+  const stop = async (signal: string) => {
+    hub.app.log.info({ signal }, "stopping");
+    await hub.stop();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+}
