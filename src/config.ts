@@ -39,14 +39,19 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+/** A variable's value; an empty one counts as unset, as shells and orchestrators often export empty values. */
+function value(env: Env, name: string): string | undefined {
   const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
+  return raw === undefined || raw === "" ? undefined : raw;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = value(env, name);
+  if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max)
-    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
-  return value;
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
 }
 
 function publicUrlOf(raw: string, name: string): string {
@@ -59,24 +64,26 @@ function publicUrlOf(raw: string, name: string): string {
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new ConfigError(name, `must use http or https, got "${url.protocol}"`);
   }
-  if (url.search || url.hash) throw new ConfigError(name, "must not carry a query or a fragment");
+  if (url.username || url.password) throw new ConfigError(name, "must not carry a user name or password");
+  // An empty "?" or "#" leaves search and hash empty but stays in the URL, so look at the href.
+  if (/[?#]/.test(url.href)) throw new ConfigError(name, "must not carry a query or a fragment");
   return url.toString().replace(/\/+$/, "");
 }
 
 /** Reads, checks and freezes the configuration. Throws {@link ConfigError} naming the variable at fault. */
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, "PORT", 8080, 0, 65535);
-  const logLevel = env["OPENESC_LOG_LEVEL"] ?? "info";
+  const logLevel = value(env, "OPENESC_LOG_LEVEL") ?? "info";
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError("OPENESC_LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);
   }
-  const escnPrefix = env["OPENESC_ESCN_PREFIX"] ?? "001";
+  const escnPrefix = value(env, "OPENESC_ESCN_PREFIX") ?? "001";
   if (!/^\d{3}$/.test(escnPrefix)) throw new ConfigError("OPENESC_ESCN_PREFIX", "must be exactly 3 digits");
-  const adminToken = env["OPENESC_ADMIN_TOKEN"] || null;
+  const adminToken = value(env, "OPENESC_ADMIN_TOKEN") ?? null;
   if (adminToken !== null && adminToken.length < 32) {
     throw new ConfigError("OPENESC_ADMIN_TOKEN", "must be at least 32 characters (use a random value)");
   }
-  const timeZone = env["OPENESC_TIME_ZONE"] ?? "UTC";
+  const timeZone = value(env, "OPENESC_TIME_ZONE") ?? "UTC";
   try {
     new Intl.DateTimeFormat("en", { timeZone });
   } catch {
@@ -84,9 +91,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const config: Config = {
     port,
-    host: env["HOST"] || "0.0.0.0",
-    dataDir: resolve(env["OPENESC_DATA_DIR"] || "./data"),
-    publicUrl: publicUrlOf(env["OPENESC_PUBLIC_URL"] || `http://localhost:${port}`, "OPENESC_PUBLIC_URL"),
+    host: value(env, "HOST") ?? "0.0.0.0",
+    dataDir: resolve(value(env, "OPENESC_DATA_DIR") ?? "./data"),
+    publicUrl: publicUrlOf(
+      value(env, "OPENESC_PUBLIC_URL") ?? `http://localhost:${port}`,
+      "OPENESC_PUBLIC_URL",
+    ),
     adminToken,
     logLevel: logLevel as Config["logLevel"],
     escnPrefix,

@@ -2,7 +2,7 @@
  * The one catalogue of failures the hub reports to the outside world.
  *
  * Every failure that can reach a client has a stable `code` from {@link ErrorCode}. The HTTP status is
- * chosen only at the edge (`src/http/plugins/error-handler.ts`); domain and services never speak HTTP.
+ * chosen only at the edge (`src/http/plugins/error-responses.ts`); domain and services never speak HTTP.
  * Misuse by our own code is a plain `TypeError`, not an `OpenEscError`.
  */
 

@@ -32,7 +32,20 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     bodyLimit: options.bodyLimit,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 300 },
+    // Errors the router raises before any route runs (a broken %-escape, an over-long parameter) get the
+    // same answers as every other error, in the shape of the part the path belongs to.
+    frameworkErrors: (error, request, reply) => {
+      const known = toOpenEscError(error);
+      if (known) return sendError(request, reply, known);
+      request.log.error({ err: error, url: request.url, method: request.method }, "unexpected error");
+      return sendInternalError(request, reply);
+    },
   });
+  // Bodies are JSON only: without this, Fastify's built-in text/plain parser hands a string to the
+  // schema (a 400 about the body's type) where the client needs to hear 415 about its content type.
+  app.removeContentTypeParser("text/plain");
+  // Bodies are JSON or nothing: a text/plain body is a 415, not a string that fails validation later.
+  app.removeContentTypeParser("text/plain");
   const schemas = [...ESC_ROUTER_V2_SCHEMAS, ...NATIVE_SCHEMAS];
   for (const schema of schemas) app.addSchema(schema);
   installValidators(app, schemas);

@@ -27,7 +27,7 @@ export interface CardInput {
   readonly cardType: string;
   readonly issuedAt: string;
   readonly expiresAt: string;
-  readonly issuerIdentifier: string;
+  readonly issuerIdentifier: string | number;
   readonly personIdentifier: string;
   readonly displayName?: string | null;
   readonly processorIdentifier?: string | null;
@@ -266,6 +266,7 @@ export class CardService {
     const day = today(this.#ctx);
     const cached = this.#options.cache.get(escn, day);
     if (cached !== undefined) return cached;
+    const ticket = this.#options.cache.ticket();
     const record = await this.#ctx.storage.read.cards.findPublic(escn);
     if (!record) throw new NotFoundError("CARD_NOT_FOUND", "no card with this number");
     const view: PublicCardStatusView = {
@@ -280,7 +281,7 @@ export class CardService {
       status: publicCardStatus(record, day),
     };
     const body = JSON.stringify(view);
-    this.#options.cache.set(escn, day, body);
+    this.#options.cache.set(escn, day, body, ticket);
     return body;
   }
 

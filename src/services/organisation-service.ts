@@ -19,7 +19,7 @@ import { parsePic } from "../domain/pic.ts";
 import { parseSchacHomeOrganisation } from "../domain/schac-home-organisation.ts";
 import { parseVatNumber } from "../domain/vat-number.ts";
 import type { Keyed, KeysetPage, Repositories } from "../ports/storage.ts";
-import { type Principal, requireOperator } from "./principal.ts";
+import { type Principal, requireOperator, requireScope } from "./principal.ts";
 import type { ServiceContext } from "./service-context.ts";
 
 const LOCAL_ID = /^[a-z0-9][a-z0-9._-]{1,62}$/;
@@ -131,6 +131,8 @@ export class OrganisationService {
     if (!isOperator) {
       if (caller.organisation.id !== id)
         throw new NotFoundError("ORGANISATION_NOT_FOUND", `no organisation ${id}`);
+      // The profile decides who acts for the organisation (processors): as much power as making tokens.
+      requireScope(caller, "tokens:manage");
       const denied = Object.keys(input).filter((field) => !SELF_SERVICE_FIELDS.has(field));
       if (denied.length > 0) {
         throw new ForbiddenError(`only the operator may change ${denied.join(", ")}`);

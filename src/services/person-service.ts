@@ -14,7 +14,7 @@ import { mayActFor, type Principal, requireStudentDataHolder } from "./principal
 import type { ServiceContext } from "./service-context.ts";
 
 export interface PersonLinkInput {
-  readonly organisationIdentifier: string;
+  readonly organisationIdentifier: string | number;
   readonly academicLevel?: string | null;
   readonly email?: string | null;
   readonly phone?: string | null;

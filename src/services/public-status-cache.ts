@@ -3,10 +3,15 @@
  * Exact, not approximate: every write to a card or an issuer invalidates it before the write's answer
  * leaves, and an entry is valid only for the calendar day it was made on (EXPIRED follows from the date).
  * Least recently used entries leave first.
+ *
+ * A reader takes a {@link ticket} before it reads the store and hands it to {@link set}: if any
+ * invalidation happened in between (a write committed while the read was awaited), the answer it read
+ * may be stale and is not kept.
  */
 export class PublicStatusCache {
   readonly #capacity: number;
   readonly #entries = new Map<string, { day: string; body: string }>();
+  #epoch = 0;
 
   constructor(capacity: number) {
     this.#capacity = capacity;
@@ -19,11 +24,19 @@ export class PublicStatusCache {
       this.#entries.delete(escn);
       return undefined;
     }
+    // Move the entry to the most recently used end, so that eviction takes the least recently used one.
+    this.#entries.delete(escn);
+    this.#entries.set(escn, entry);
     return entry.body;
   }
 
-  set(escn: string, day: string, body: string): void {
-    if (this.#capacity === 0) return;
+  /** A mark to pass to {@link set}; it stops being current at the next invalidation. */
+  ticket(): number {
+    return this.#epoch;
+  }
+
+  set(escn: string, day: string, body: string, ticket: number): void {
+    if (this.#capacity === 0 || ticket !== this.#epoch) return;
     this.#entries.delete(escn);
     this.#entries.set(escn, { day, body });
     if (this.#entries.size > this.#capacity) {
@@ -33,11 +46,13 @@ export class PublicStatusCache {
   }
 
   invalidate(escn: string): void {
+    this.#epoch++;
     this.#entries.delete(escn);
   }
 
   /** After an issuer changes its name or display choice, every answer may be stale. */
   clear(): void {
+    this.#epoch++;
     this.#entries.clear();
   }
 

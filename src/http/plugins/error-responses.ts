@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import {
+  type ErrorCode,
   type ErrorKind,
   type FieldIssue,
   isOpenEscError,
@@ -66,16 +67,46 @@ export function toOpenEscError(error: unknown): OpenEscError | undefined {
         issues: [{ field: "body", reason: "too large" }],
       });
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
       return new OpenEscError("MEDIA_TYPE_UNSUPPORTED", "body: send application/json", {
         issues: [{ field: "content-type", reason: "must be application/json" }],
       });
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return new ValidationError([
+        { field: "content-length", reason: "does not match the size of the body" },
+      ]);
+    // Raised by the router, before any route: the path is the field at fault.
+    case "FST_ERR_BAD_URL":
+      return new ValidationError([
+        { field: "path", reason: "has a %-escape that does not decode to UTF-8 text" },
+      ]);
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return new ValidationError([{ field: "path", reason: "has a segment longer than the hub accepts" }]);
   }
   if (fastifyError instanceof SyntaxError || fastifyError.statusCode === 400) {
     return new OpenEscError("INVALID_JSON", `body: ${fastifyError.message ?? "is malformed"}`);
   }
+  // Plugins (the static files of the reference pages) fail with HTTP errors of their own, e.g. a 416 for
+  // an unsatisfiable Range or a 403 for a path outside their root: a 4xx there is the client's, not a bug.
+  const status = fastifyError.statusCode ?? (error as { status?: unknown } | null)?.status;
+  if (typeof status === "number" && status > 400 && status < 500) {
+    const code = CODE_OF_CLIENT_STATUS[status];
+    if (code) return new OpenEscError(code, fastifyError.message || "the request cannot be served");
+    return new ValidationError([
+      { field: status === 416 ? "range" : "request", reason: fastifyError.message || "cannot be served" },
+    ]);
+  }
   return undefined;
 }
+
+const CODE_OF_CLIENT_STATUS: Readonly<Record<number, ErrorCode>> = {
+  401: "UNAUTHENTICATED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+  406: "NOT_ACCEPTABLE",
+  412: "VERSION_MISMATCH",
+  413: "BODY_TOO_LARGE",
+  415: "MEDIA_TYPE_UNSUPPORTED",
+};
 
 interface AjvLikeError {
   instancePath?: string;

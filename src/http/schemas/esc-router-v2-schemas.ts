@@ -85,6 +85,13 @@ export const PersonLiteView = Type.Object(
   { $id: "PersonLiteView" },
 );
 
+/**
+ * The ESC-R document shows PICs as numbers in its examples, so generated clients send them as JSON numbers,
+ * which its Spring server reads as text. We accept both; the services parse them into a 9-digit PIC.
+ */
+const picOrText = (description: string) =>
+  Type.Union([Type.String(), Type.Integer({ minimum: 0 })], { description, example: "999888777" });
+
 const optionalText = (description: string, example?: string) =>
   Type.Optional(Type.Union([Type.String({ description, ...(example ? { example } : {}) }), Type.Null()]));
 
@@ -126,7 +133,7 @@ export const CardUpdateView = Type.Object(
     cardType: Type.String({ description: "One of the 7 ESC card types", example: "SMART_PASSIVE" }),
     issuedAt: Type.String({ description: "yyyy-MM-dd", example: "2026-09-01" }),
     expiresAt: Type.String({ description: "yyyy-MM-dd", example: "2027-08-31" }),
-    issuerIdentifier: Type.String({ description: "The PIC of the issuer", example: "999888777" }),
+    issuerIdentifier: picOrText("The PIC of the issuer"),
     personIdentifier: Type.String({ description: "The ESI of the holder" }),
     displayName: optionalText("The name displayed on the card"),
     processorIdentifier: optionalText("The VAT number of the card bureau"),

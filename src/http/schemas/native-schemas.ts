@@ -40,6 +40,9 @@ export const CardColours = Type.Object(
   { $id: "CardColours", ...strict },
 );
 
+/** Bounds `serves` and `processors`: each is looked up in one query, which a store limits in size. */
+const MAX_RELATED_ORGANISATIONS = 1000;
+
 const profileProperties = {
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   country: Type.Optional(nullable(Type.String({ description: "ISO 3166-1 alpha-2", example: "PL" }))),
@@ -54,11 +57,13 @@ const profileProperties = {
   ),
   serves: Type.Optional(
     Type.Array(Type.String(), {
+      maxItems: MAX_RELATED_ORGANISATIONS,
       description: "For a student-service organisation: the PICs of the institutions it serves",
     }),
   ),
   processors: Type.Optional(
     Type.Array(Type.String(), {
+      maxItems: MAX_RELATED_ORGANISATIONS,
       description: "VAT numbers of the card bureaus allowed to act for this organisation",
     }),
   ),

@@ -22,6 +22,7 @@ const KIND_LABELS: Record<OrganisationKind, string> = {
   "service-provider": "Service provider",
   operator: "Operator",
 };
+const COUNTRY_NAMES = new Intl.DisplayNames(["en"], { type: "region" });
 const STATUS_LABELS = { ACTIVE: "Active", INACTIVE: "Inactive", EXPIRED: "Expired" };
 
 export function organisationLiteView(org: Organisation) {
@@ -39,7 +40,9 @@ export function organisationLiteView(org: Organisation) {
     ...(org.colours.main ? { mainColor: org.colours.main } : {}),
     ...(org.colours.secondary ? { secondaryColor: org.colours.secondary } : {}),
     ...(org.colours.contrast ? { contrastColor: org.colours.contrast } : {}),
-    ...(org.country ? { address: { country: code(org.country, org.country) } } : {}),
+    ...(org.country
+      ? { address: { country: code(org.country, COUNTRY_NAMES.of(org.country) ?? org.country) } }
+      : {}),
   };
 }
 

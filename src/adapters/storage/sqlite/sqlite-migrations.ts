@@ -94,7 +94,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX cards_processor ON cards (processor_id, id) WHERE processor_id IS NOT NULL;
   CREATE INDEX cards_person ON cards (person_id);
   CREATE TABLE outbox (
-    position INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: a position is never reused, even after the newest events are purged.
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
     type TEXT NOT NULL,
     subject TEXT NOT NULL,

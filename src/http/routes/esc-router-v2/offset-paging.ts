@@ -33,7 +33,7 @@ export function offsetPage(
   maxPageSize: number,
 ): OffsetPage {
   const page = query.page ?? 0;
-  const size = query.size ?? 10;
+  const size = query.size ?? Math.min(10, maxPageSize);
   if (page < 0) throw new InvalidValueError("PAGE_INVALID", "page", "must be 0 or more");
   if (size < 1) throw new InvalidValueError("PAGE_INVALID", "size", "must be at least 1");
   if (size > maxPageSize)

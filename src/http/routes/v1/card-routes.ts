@@ -42,6 +42,7 @@ export function nativeCardRoutes(app: FastifyInstance, { services, options }: Ro
     {
       config: { auth: true },
       schema: {
+        operationId: "listCards",
         tags: ["cards"],
         summary: "Cards issued or processed by the caller's organisations, cursor-paged",
         security: bearer,
@@ -69,6 +70,7 @@ export function nativeCardRoutes(app: FastifyInstance, { services, options }: Ro
     {
       config: { auth: true },
       schema: {
+        operationId: "getCard",
         tags: ["cards"],
         summary: "One card, with its verification verdict",
         security: bearer,
@@ -92,6 +94,7 @@ export function nativeCardRoutes(app: FastifyInstance, { services, options }: Ro
     {
       config: { auth: true },
       schema: {
+        operationId: "updateCard",
         tags: ["cards"],
         summary: "Change a card's status, reason, expiry or display name",
         description:

@@ -10,7 +10,8 @@ export function encodeCursor(position: number | null): string | null {
 }
 
 export function keysetPage(query: { after?: string; limit?: number }, maxPageSize: number): KeysetPage {
-  const limit = query.limit ?? 50;
+  // The default never exceeds the configured maximum: leaving `limit` out must not be an error.
+  const limit = query.limit ?? Math.min(50, maxPageSize);
   if (limit > maxPageSize)
     throw new InvalidValueError("PAGE_SIZE_TOO_LARGE", "limit", `must be at most ${maxPageSize}`);
   if (query.after === undefined || query.after === "") return { after: 0, limit };

@@ -34,6 +34,7 @@ export function nativeOrganisationRoutes(app: FastifyInstance, { services, optio
     {
       config: { auth: true },
       schema: {
+        operationId: "whoAmI",
         tags: ["tokens"],
         summary: "The caller's organisation and token scopes",
         security: bearer,
@@ -55,6 +56,7 @@ export function nativeOrganisationRoutes(app: FastifyInstance, { services, optio
     {
       config: { auth: true },
       schema: {
+        operationId: "createOrganisation",
         tags: ["organisations"],
         summary: "Onboard an organisation (operator only)",
         security: bearer,
@@ -77,6 +79,7 @@ export function nativeOrganisationRoutes(app: FastifyInstance, { services, optio
     {
       config: { auth: true },
       schema: {
+        operationId: "listOrganisations",
         tags: ["organisations"],
         summary: "Organisations (the operator sees all, others themselves)",
         security: bearer,
@@ -98,6 +101,7 @@ export function nativeOrganisationRoutes(app: FastifyInstance, { services, optio
     {
       config: { auth: true },
       schema: {
+        operationId: "getOrganisation",
         tags: ["organisations"],
         summary: "One organisation",
         security: bearer,
@@ -116,6 +120,7 @@ export function nativeOrganisationRoutes(app: FastifyInstance, { services, optio
     {
       config: { auth: true },
       schema: {
+        operationId: "updateOrganisation",
         tags: ["organisations"],
         summary: "Change an organisation's profile",
         description:
@@ -142,6 +147,7 @@ export function nativeOrganisationRoutes(app: FastifyInstance, { services, optio
     {
       config: { auth: true },
       schema: {
+        operationId: "createToken",
         tags: ["tokens"],
         summary: "Make an API token; the answer shows the secret this once",
         security: bearer,
@@ -164,6 +170,7 @@ export function nativeOrganisationRoutes(app: FastifyInstance, { services, optio
     {
       config: { auth: true },
       schema: {
+        operationId: "listTokens",
         tags: ["tokens"],
         summary: "The organisation's tokens (never their secrets)",
         security: bearer,
@@ -182,6 +189,7 @@ export function nativeOrganisationRoutes(app: FastifyInstance, { services, optio
     {
       config: { auth: true },
       schema: {
+        operationId: "revokeToken",
         tags: ["tokens"],
         summary: "Revoke a token; it stops working at once",
         security: bearer,

@@ -13,6 +13,10 @@ const json = (schema: unknown, description: string) => ({
 });
 
 export function nativePersonView({ person, links }: VisiblePerson) {
+  // Times come from the caller's own links, not the person row: that one also moves with other
+  // organisations' links, and would tell the caller that someone else holds (or changed) the person.
+  const createdAt = links.map((l) => l.createdAt).sort()[0] ?? person.createdAt;
+  const updatedAt = links.map((l) => l.updatedAt).sort((a, b) => b.localeCompare(a))[0] ?? person.updatedAt;
   return {
     esi: person.esi,
     links: links.map((l) => ({
@@ -21,8 +25,8 @@ export function nativePersonView({ person, links }: VisiblePerson) {
       academicLevel: l.academicLevel,
       email: l.email,
     })),
-    createdAt: person.createdAt,
-    updatedAt: person.updatedAt,
+    createdAt,
+    updatedAt,
   };
 }
 
@@ -33,6 +37,7 @@ export function nativePersonRoutes(app: FastifyInstance, { services, options }: 
     {
       config: { auth: true },
       schema: {
+        operationId: "listPersons",
         tags: ["persons"],
         summary: "Persons linked to the caller's organisations, cursor-paged",
         security: bearer,
@@ -54,6 +59,7 @@ export function nativePersonRoutes(app: FastifyInstance, { services, options }: 
     {
       config: { auth: true },
       schema: {
+        operationId: "getPerson",
         tags: ["persons"],
         summary: "One person, with the caller's links only",
         security: bearer,

@@ -31,6 +31,7 @@ export function nativeStudentStatusRoutes(app: FastifyInstance, { services, opti
     {
       config: { auth: true },
       schema: {
+        operationId: "listStudentStatuses",
         tags: ["student statuses"],
         summary: "Student statuses at the caller's organisations, cursor-paged and filtered",
         security: bearer,
@@ -57,6 +58,7 @@ export function nativeStudentStatusRoutes(app: FastifyInstance, { services, opti
     {
       config: { auth: true },
       schema: {
+        operationId: "getStudentStatus",
         tags: ["student statuses"],
         summary: "A person's status at one of the caller's organisations",
         security: bearer,
@@ -83,6 +85,7 @@ export function nativeStudentStatusRoutes(app: FastifyInstance, { services, opti
     {
       config: { auth: true },
       schema: {
+        operationId: "putStudentStatus",
         tags: ["student statuses"],
         summary: "Set a person's status at one of the caller's organisations",
         description:

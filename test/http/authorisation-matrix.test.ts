@@ -1,0 +1,1210 @@
+/**
+ * The tenant walls, route by route: every operation of the API, called by its rightful caller and by every
+ * kind of wrong one. One named test per (route × caller).
+ *
+ * The owner is an institution ("A"). It lists a card bureau as its processor; another institution ("B"),
+ * a card bureau A does not list, a service provider, the operator, and tokens that are revoked, expired,
+ * unknown, malformed or missing are the other callers. Every test starts from fresh data of A (a person
+ * with a status and a card, a person without a card, a spare token), so tests do not depend on each other.
+ *
+ * For every refused request the test also checks that
+ * - the data is unchanged (re-read by the owner, the operator and the other tenants), and
+ * - the answer is byte for byte the answer to the same request about an identifier nobody holds, so that
+ *   a refusal never tells whether a person, card or status exists elsewhere.
+ */
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import type { HTTPMethods, InjectOptions, LightMyRequestResponse } from "fastify";
+import {
+  CANTEEN,
+  CARD_BUREAU,
+  cardPayload,
+  OTHER_UNIVERSITY,
+  personPayload,
+  UNIVERSITY,
+} from "../support/fixtures.ts";
+import { ADMIN_TOKEN, fixedClock, startTestHub, type TestHub } from "../support/test-hub.ts";
+
+const ESCR = "/esc-rest/api/v2";
+const A = UNIVERSITY.id;
+const B = OTHER_UNIVERSITY.id;
+/** A card bureau that no organisation lists among its processors. */
+const UNLISTED_BUREAU = {
+  id: "BE0123456789",
+  kind: "card-bureau",
+  name: "Imprimerie Sans Mandat",
+  country: "BE",
+};
+/** A well-formed PIC that no organisation has. */
+const UNKNOWN_ORGANISATION = "123123123";
+const OPERATOR_ID = "operator";
+
+type Authenticated = "owner" | "bureau" | "other" | "unlistedBureau" | "serviceProvider" | "operator";
+type Unauthenticated = "revoked" | "expired" | "unknownToken" | "malformed" | "none";
+type Caller = Authenticated | Unauthenticated;
+
+const AUTHENTICATED: readonly Authenticated[] = [
+  "owner",
+  "bureau",
+  "other",
+  "unlistedBureau",
+  "serviceProvider",
+  "operator",
+];
+const UNAUTHENTICATED_CODES: Readonly<Record<Unauthenticated, string>> = {
+  revoked: "TOKEN_REVOKED",
+  expired: "TOKEN_EXPIRED",
+  unknownToken: "TOKEN_INVALID",
+  malformed: "UNAUTHENTICATED",
+  none: "UNAUTHENTICATED",
+};
+const CALLERS: readonly Caller[] = [
+  ...AUTHENTICATED,
+  ...(Object.keys(UNAUTHENTICATED_CODES) as Unauthenticated[]),
+];
+
+const LABELS: Readonly<Record<Caller, string>> = {
+  owner: "the owner",
+  bureau: "the owner's card bureau",
+  other: "another institution",
+  unlistedBureau: "an unlisted card bureau",
+  serviceProvider: "a service provider",
+  operator: "the operator",
+  revoked: "a revoked token",
+  expired: "an expired token",
+  unknownToken: "an unknown token",
+  malformed: "a non-Bearer Authorization header",
+  none: "no token",
+};
+
+/** The organisation behind each caller (the owner's, for tokens that do not authenticate). */
+const ORGANISATION_OF: Readonly<Record<Caller, string>> = {
+  owner: A,
+  bureau: CARD_BUREAU.id,
+  other: B,
+  unlistedBureau: UNLISTED_BUREAU.id,
+  serviceProvider: CANTEEN.id,
+  operator: OPERATOR_ID,
+  revoked: A,
+  expired: A,
+  unknownToken: A,
+  malformed: A,
+  none: A,
+};
+/** The organisation a caller names when it acts: itself, except that the listed bureau acts for A. */
+const actsAs = (caller: Caller): string => (caller === "bureau" ? A : ORGANISATION_OF[caller]);
+
+/** What one test's request may touch. */
+interface Ctx {
+  /** Unique in the run; ESIs carry it so that list searches find exactly this test's data. */
+  readonly tag: string;
+  /** A search term that matches this test's first person (and its card) and nothing else. */
+  readonly search: string;
+  /** A person linked to A, with an enrolled status at A and a card issued by A. */
+  readonly esi: string;
+  /** A person linked to A, without a card (for deletion). */
+  readonly bareEsi: string;
+  /** An ESI nobody holds yet (for creation). */
+  readonly newEsi: string;
+  /** An ESI nobody holds, ever. */
+  readonly unknownEsi: string;
+  readonly escn: string;
+  /** An ESCN with A's PIC that no card has yet (for creation). */
+  readonly newEscn: string;
+  /** An ESCN with A's PIC that no card has, ever. */
+  readonly unknownEscn: string;
+  /** The organisation the /v1/organisations routes are about: A. */
+  readonly orgId: string;
+  /** A spare token of A (for revocation). */
+  readonly tokenId: string;
+  readonly spareToken: string;
+  /** An organisation identifier nobody has yet (for onboarding). */
+  readonly newOrgId: string;
+}
+
+/** The same request about identifiers that exist nowhere. */
+function unknownCtx(ctx: Ctx): Ctx {
+  return {
+    ...ctx,
+    esi: ctx.unknownEsi,
+    bareEsi: ctx.unknownEsi,
+    escn: ctx.unknownEscn,
+    orgId: UNKNOWN_ORGANISATION,
+    tokenId: randomUUID(),
+  };
+}
+
+type Check = (res: LightMyRequestResponse, ctx: Ctx, caller: Caller) => void | Promise<void>;
+
+interface Outcome {
+  readonly status: number;
+  /** The error code, for a refusal. */
+  readonly code?: string;
+  /** For a success: what the answer and the data afterwards must show. */
+  readonly check?: Check;
+}
+
+interface RouteCase {
+  /** Method and route template as registered, e.g. `GET /v1/cards/:escn`. */
+  readonly route: string;
+  /** What distinguishes two cases of one route. */
+  readonly variant?: string;
+  /** Public routes need no token: every caller gets `outcomes.owner`. */
+  readonly public?: boolean;
+  readonly url: (ctx: Ctx, caller: Caller) => string;
+  readonly payload?: (ctx: Ctx, caller: Caller) => object;
+  readonly outcomes: Readonly<Record<Authenticated, Outcome>>;
+}
+
+const ok = (status: number, check?: Check): Outcome => (check ? { status, check } : { status });
+const refused = (status: number, code: string): Outcome => ({ status, code });
+const FORBIDDEN = refused(403, "FORBIDDEN");
+const SCOPE_MISSING = refused(403, "SCOPE_MISSING");
+const PERSON_NOT_FOUND = refused(404, "PERSON_NOT_FOUND");
+const CARD_NOT_FOUND = refused(404, "CARD_NOT_FOUND");
+const STATUS_NOT_FOUND = refused(404, "STUDENT_STATUS_NOT_FOUND");
+const ORGANISATION_NOT_FOUND = refused(404, "ORGANISATION_NOT_FOUND");
+
+const e = encodeURIComponent;
+
+// ---------------------------------------------------------------------------------------------------------
+// The hub, its callers and the per-test data.
+
+let hub: TestHub;
+const clock = fixedClock("2026-10-01T08:00:00.000Z");
+const tokens = {} as Record<Exclude<Caller, "malformed" | "none">, string>;
+let counter = 0;
+
+async function call(
+  caller: Caller,
+  method: string,
+  url: string,
+  payload?: object,
+): Promise<LightMyRequestResponse> {
+  const options: InjectOptions & { token?: string } = { method: method as HTTPMethods, url };
+  if (payload !== undefined) options.payload = payload;
+  if (caller === "malformed") {
+    options.headers = { authorization: `Basic ${Buffer.from(`${A}:secret`).toString("base64")}` };
+  } else if (caller !== "none") {
+    options.token = tokens[caller];
+  }
+  return hub.request(options);
+}
+
+async function must(
+  status: number,
+  pending: Promise<LightMyRequestResponse>,
+): Promise<LightMyRequestResponse> {
+  const res = await pending;
+  assert.equal(res.statusCode, status, `${res.statusCode} ${res.body}`);
+  return res;
+}
+
+function tick(): void {
+  clock.set(new Date(clock.now().getTime() + 1000).toISOString());
+}
+
+const ENROLLED = { state: "enrolled", validFrom: "2026-09-01", validUntil: "2027-08-31" };
+const SUSPENDED = { state: "suspended", validFrom: "2026-09-01", validUntil: "2027-08-31" };
+
+async function fresh(): Promise<Ctx> {
+  counter += 1;
+  const tag = `${counter}z`;
+  const esiOf = (kind: string) => `urn:schac:personalUniqueCode:int:esi:fr:${kind}${tag}`;
+  const esi = esiOf("p");
+  const bareEsi = esiOf("b");
+  await must(201, call("owner", "POST", `${ESCR}/persons`, personPayload(esi, A)));
+  await must(201, call("owner", "POST", `${ESCR}/persons`, personPayload(bareEsi, A)));
+  await must(201, call("owner", "PUT", `/v1/student-statuses/${A}/${e(esi)}`, ENROLLED));
+  const card = await must(201, call("owner", "POST", `${ESCR}/cards`, cardPayload(esi, A)));
+  const generated = await must(
+    200,
+    call("none", "GET", `${ESCR}/cards/generate-escn?prefix=7&pic=${A}&numberOfESCN=2`),
+  );
+  const [newEscn, unknownEscn] = generated.json<string[]>();
+  assert.ok(newEscn && unknownEscn);
+  const spare = await must(
+    201,
+    call("owner", "POST", `/v1/organisations/${A}/tokens`, { name: `spare ${tag}` }),
+  );
+  // Any write the request under test makes gets a later timestamp than the data above.
+  tick();
+  return {
+    tag,
+    search: e(`:p${tag}`),
+    esi,
+    bareEsi,
+    newEsi: esiOf("n"),
+    unknownEsi: esiOf("u"),
+    escn: card.json().cardNumber,
+    newEscn,
+    unknownEscn,
+    orgId: A,
+    tokenId: spare.json().id,
+    spareToken: spare.json().token,
+    newOrgId: `museum-${counter}`,
+  };
+}
+
+let sharedCtx: Ctx | undefined;
+/** Data for requests that change nothing. */
+async function shared(): Promise<Ctx> {
+  sharedCtx ??= await fresh();
+  return sharedCtx;
+}
+
+/** Everything a wrong caller might have changed, as each tenant and the operator read it. */
+async function snapshot(ctx: Ctx): Promise<string[]> {
+  const reads: [Caller, string][] = [
+    ["owner", `${ESCR}/persons/${e(ctx.esi)}`],
+    ["owner", `${ESCR}/persons/${e(ctx.bareEsi)}`],
+    ["owner", `${ESCR}/persons/${e(ctx.newEsi)}`],
+    ["owner", `/v1/persons/${e(ctx.esi)}`],
+    ["other", `${ESCR}/persons/${e(ctx.esi)}`],
+    ["unlistedBureau", `${ESCR}/persons/${e(ctx.esi)}`],
+    ["owner", `${ESCR}/cards/${ctx.escn}`],
+    ["owner", `${ESCR}/cards/${ctx.newEscn}`],
+    ["owner", `/v1/cards/${ctx.escn}`],
+    ["owner", `${ESCR}/cards?search=${ctx.search}&size=100`],
+    ["other", `${ESCR}/cards?search=${ctx.search}&size=100`],
+    ["unlistedBureau", `${ESCR}/cards?search=${ctx.search}&size=100`],
+    ["owner", `/v1/student-statuses/${A}/${e(ctx.esi)}`],
+    ["other", `/v1/student-statuses/${B}/${e(ctx.esi)}`],
+    ["operator", `/v1/organisations/${A}`],
+    ["operator", `/v1/organisations/${ctx.newOrgId}`],
+    ["operator", `/v1/organisations/${A}/tokens`],
+    ["none", `${ESCR}/cards/${ctx.escn}/status`],
+  ];
+  const answers = await Promise.all(reads.map(([caller, url]) => call(caller, "GET", url)));
+  return answers.map((res, i) => `${reads[i]?.[1]} → ${res.statusCode} ${res.body}`);
+}
+
+/** Every item of a /v1 listing, following `next`. */
+async function allItems(first: LightMyRequestResponse, caller: Caller, url: string) {
+  const items = [...first.json().items];
+  let next: string | null = first.json().next;
+  while (next !== null) {
+    const page = await must(200, call(caller, "GET", `${url}&after=${next}`));
+    items.push(...page.json().items);
+    next = page.json().next;
+  }
+  return items;
+}
+
+function assertRefusal(res: LightMyRequestResponse, url: string, outcome: Outcome): void {
+  assert.equal(res.statusCode, outcome.status, res.body);
+  if (res.statusCode === 401) assert.equal(res.headers["www-authenticate"], 'Bearer realm="openesc"');
+  const body = res.json();
+  if (url.startsWith("/esc-rest/")) {
+    assert.match(String(res.headers["content-type"]), /^application\/json/);
+    assert.deepEqual(Object.keys(body).sort(), ["code", "message"]);
+  } else {
+    assert.match(String(res.headers["content-type"]), /^application\/problem\+json/);
+    assert.equal(body.status, outcome.status);
+    assert.equal(body.type, `urn:openesc:problem:${outcome.code}`);
+  }
+  assert.equal(body.code, outcome.code);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Checks of successful answers.
+
+const onlyLinkOf = (body: { organisations: { organisation: { identifier: string } }[] }, id: string) =>
+  assert.deepEqual(
+    body.organisations.map((o) => o.organisation.identifier),
+    [id],
+  );
+
+const checkOwnersPerson: Check = (res, ctx) => {
+  const body = res.json();
+  assert.equal(body.identifier, ctx.esi);
+  assert.equal(body.fullName, "Jeanne Exemple");
+  assert.equal(body.organisationCount, 1);
+  onlyLinkOf(body, A);
+  assert.equal(body.organisations[0].contactPoint.email, "jeanne@example.org");
+};
+
+const checkOwnersCard: Check = (res, ctx) => {
+  const body = res.json();
+  assert.equal(body.cardNumber, ctx.escn);
+  assert.deepEqual(body.person, { identifier: ctx.esi, fullName: "Jeanne Exemple" });
+  assert.equal(body.issuer.identifier, A);
+  assert.equal(body.hasOwnerAuthorization, true);
+};
+
+const PUBLIC_STATUS_FIELDS = [
+  "cardNumber",
+  "expiresAt",
+  "issuedAt",
+  "issuerIdentifier",
+  "issuerName",
+  "status",
+];
+
+async function publicStatus(escn: string) {
+  return call("none", "GET", `${ESCR}/cards/${escn}/status`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The matrix.
+
+/** Outcomes of a person or card operation that only the owner and its bureau may perform. */
+function ownerAndBureau(
+  success: Outcome,
+  wrongTenant: Outcome,
+  extra: Partial<Record<Authenticated, Outcome>> = {},
+): Record<Authenticated, Outcome> {
+  return {
+    owner: success,
+    bureau: success,
+    other: wrongTenant,
+    unlistedBureau: wrongTenant,
+    serviceProvider: FORBIDDEN,
+    operator: FORBIDDEN,
+    ...extra,
+  };
+}
+
+/** Outcomes of an operation on A's organisation record, which A and the operator may perform. */
+function ownerAndOperator(success: Outcome, others: Outcome): Record<Authenticated, Outcome> {
+  return {
+    owner: success,
+    bureau: others,
+    other: others,
+    unlistedBureau: others,
+    serviceProvider: others,
+    operator: success,
+  };
+}
+
+function everyone(outcome: Outcome): Record<Authenticated, Outcome> {
+  return {
+    owner: outcome,
+    bureau: outcome,
+    other: outcome,
+    unlistedBureau: outcome,
+    serviceProvider: outcome,
+    operator: outcome,
+  };
+}
+
+const emptyEscPage: Check = (res) => {
+  assert.equal(res.json().page.totalElements, 0);
+  assert.deepEqual(res.json().content, []);
+};
+
+const CASES: readonly RouteCase[] = [
+  // ---- ESC-R persons
+  {
+    route: "GET /esc-rest/api/v2/persons",
+    url: (ctx) => `${ESCR}/persons?search=${ctx.search}&size=100`,
+    outcomes: ownerAndBureau(
+      ok(200, (res, ctx) => {
+        const body = res.json();
+        assert.deepEqual(
+          body.content.map((p: { identifier: string }) => p.identifier),
+          [ctx.esi],
+        );
+        onlyLinkOf(body.content[0], A);
+      }),
+      ok(200, emptyEscPage),
+    ),
+  },
+  {
+    route: "POST /esc-rest/api/v2/persons",
+    variant: "(a new ESI, linked to the owner)",
+    url: () => `${ESCR}/persons`,
+    payload: (ctx) => personPayload(ctx.newEsi, A),
+    outcomes: ownerAndBureau(
+      ok(201, async (res, ctx) => {
+        assert.equal(res.json().identifier, ctx.newEsi);
+        onlyLinkOf(res.json(), A);
+        await must(200, call("owner", "GET", `${ESCR}/persons/${e(ctx.newEsi)}`));
+      }),
+      FORBIDDEN,
+    ),
+  },
+  {
+    route: "POST /esc-rest/api/v2/persons",
+    variant: "(the owner's ESI, linked to the caller)",
+    url: () => `${ESCR}/persons`,
+    payload: (ctx, caller) => ({
+      identifier: ctx.esi,
+      fullName: "Jan Kowalski",
+      personOrganisationUpdateViews: [
+        { organisationIdentifier: actsAs(caller), academicLevel: "BACHELOR", email: "jan@example.pl" },
+      ],
+    }),
+    outcomes: ownerAndBureau(
+      refused(409, "PERSON_EXISTS"),
+      // Linking itself to a student A already holds: the answer shows only the caller's own link.
+      ok(201, async (res, ctx, caller) => {
+        const body = res.json();
+        assert.equal(body.identifier, ctx.esi);
+        assert.equal(body.organisationCount, 1);
+        onlyLinkOf(body, ORGANISATION_OF[caller]);
+        assert.equal(body.fullName, "Jan Kowalski");
+        assert.doesNotMatch(res.body, /Jeanne|jeanne@example\.org|MASTER/);
+        // …and A still sees only its own link.
+        const mine = await must(200, call("owner", "GET", `${ESCR}/persons/${e(ctx.esi)}`));
+        checkOwnersPerson(mine, ctx, "owner");
+        assert.doesNotMatch(mine.body, /Kowalski|jan@example\.pl/);
+      }),
+    ),
+  },
+  {
+    route: "GET /esc-rest/api/v2/persons/:esi",
+    url: (ctx) => `${ESCR}/persons/${e(ctx.esi)}`,
+    outcomes: ownerAndBureau(ok(200, checkOwnersPerson), PERSON_NOT_FOUND),
+  },
+  {
+    route: "PUT /esc-rest/api/v2/persons/:esi",
+    variant: "(linking the owner)",
+    url: (ctx) => `${ESCR}/persons/${e(ctx.esi)}`,
+    payload: (ctx) => personPayload(ctx.esi, A, { fullName: "Jeanne Renommée" }),
+    outcomes: ownerAndBureau(
+      ok(200, async (res, ctx) => {
+        assert.equal(res.json().fullName, "Jeanne Renommée");
+        const reread = await must(200, call("owner", "GET", `${ESCR}/persons/${e(ctx.esi)}`));
+        assert.equal(reread.json().fullName, "Jeanne Renommée");
+      }),
+      FORBIDDEN,
+    ),
+  },
+  {
+    route: "PUT /esc-rest/api/v2/persons/:esi",
+    variant: "(linking the caller)",
+    url: (ctx) => `${ESCR}/persons/${e(ctx.esi)}`,
+    payload: (ctx, caller) => personPayload(ctx.esi, actsAs(caller), { fullName: "Jeanne Renommée" }),
+    outcomes: ownerAndBureau(
+      ok(200, (res) => assert.equal(res.json().fullName, "Jeanne Renommée")),
+      PERSON_NOT_FOUND,
+    ),
+  },
+  {
+    route: "DELETE /esc-rest/api/v2/persons/:esi",
+    url: (ctx) => `${ESCR}/persons/${e(ctx.bareEsi)}`,
+    outcomes: ownerAndBureau(
+      ok(204, async (_res, ctx) => {
+        await must(404, call("owner", "GET", `${ESCR}/persons/${e(ctx.bareEsi)}`));
+      }),
+      PERSON_NOT_FOUND,
+    ),
+  },
+  // ---- ESC-R cards
+  {
+    route: "GET /esc-rest/api/v2/cards",
+    url: (ctx) => `${ESCR}/cards?search=${ctx.search}&size=100`,
+    outcomes: ownerAndBureau(
+      ok(200, (res, ctx) => {
+        const body = res.json();
+        assert.deepEqual(
+          body.content.map((c: { cardNumber: string }) => c.cardNumber),
+          [ctx.escn],
+        );
+        assert.equal(body.content[0].person.fullName, "Jeanne Exemple");
+      }),
+      ok(200, emptyEscPage),
+    ),
+  },
+  {
+    route: "POST /esc-rest/api/v2/cards",
+    variant: "(issuer: the owner)",
+    url: () => `${ESCR}/cards`,
+    payload: (ctx) => cardPayload(ctx.esi, A, { cardNumber: ctx.newEscn }),
+    outcomes: ownerAndBureau(
+      ok(201, async (res, ctx, caller) => {
+        assert.equal(res.json().cardNumber, ctx.newEscn);
+        assert.equal(res.json().processor?.identifier, caller === "bureau" ? CARD_BUREAU.id : undefined);
+        await must(200, call("owner", "GET", `${ESCR}/cards/${ctx.newEscn}`));
+      }),
+      FORBIDDEN,
+    ),
+  },
+  {
+    route: "POST /esc-rest/api/v2/cards",
+    variant: "(issuer: the caller, holder: the owner's student)",
+    url: () => `${ESCR}/cards`,
+    payload: (ctx, caller) => cardPayload(ctx.esi, actsAs(caller)),
+    outcomes: ownerAndBureau(
+      ok(201, (res, ctx) => assert.equal(res.json().person.identifier, ctx.esi)),
+      // B's card for a student it is not linked to: the same 400 as for an ESI nobody holds.
+      refused(400, "PERSON_NOT_LINKED"),
+      { unlistedBureau: refused(400, "PIC_INVALID") },
+    ),
+  },
+  {
+    route: "GET /esc-rest/api/v2/cards/:escn",
+    url: (ctx) => `${ESCR}/cards/${ctx.escn}`,
+    outcomes: ownerAndBureau(ok(200, checkOwnersCard), CARD_NOT_FOUND),
+  },
+  {
+    route: "PUT /esc-rest/api/v2/cards/:escn",
+    url: (ctx) => `${ESCR}/cards/${ctx.escn}`,
+    payload: (ctx) => cardPayload(ctx.esi, A, { cardStatusType: "INACTIVE", displayName: "J. E." }),
+    outcomes: ownerAndBureau(
+      ok(200, async (res, ctx) => {
+        assert.equal(res.json().cardStatusType.key, "INACTIVE");
+        assert.equal((await publicStatus(ctx.escn)).json().status, "INACTIVE");
+      }),
+      CARD_NOT_FOUND,
+    ),
+  },
+  {
+    route: "DELETE /esc-rest/api/v2/cards/:escn",
+    url: (ctx) => `${ESCR}/cards/${ctx.escn}`,
+    outcomes: ownerAndBureau(
+      ok(204, async (_res, ctx) => {
+        await must(404, call("owner", "GET", `${ESCR}/cards/${ctx.escn}`));
+        await must(404, publicStatus(ctx.escn));
+      }),
+      CARD_NOT_FOUND,
+    ),
+  },
+  // ---- ESC-R public operations: no token needed, and a token (even a bad one) changes nothing.
+  {
+    route: "GET /esc-rest/api/v2/cards/:escn/status",
+    public: true,
+    url: (ctx) => `${ESCR}/cards/${ctx.escn}/status`,
+    outcomes: everyone(
+      ok(200, (res, ctx) => {
+        const body = res.json();
+        assert.deepEqual(Object.keys(body).sort(), PUBLIC_STATUS_FIELDS);
+        assert.equal(body.cardNumber, ctx.escn);
+        assert.equal(body.status, "ACTIVE");
+        assert.equal(body.issuerIdentifier, A);
+        assert.ok(!res.body.includes(ctx.esi));
+        assert.doesNotMatch(res.body, /Jeanne|jeanne@example\.org/);
+      }),
+    ),
+  },
+  {
+    route: "GET /esc-rest/api/v2/cards/:escn/qr",
+    public: true,
+    url: (ctx) => `${ESCR}/cards/${ctx.escn}/qr`,
+    outcomes: everyone(
+      ok(200, (res) => {
+        assert.match(String(res.headers["content-type"]), /^image\/svg\+xml/);
+        assert.match(res.body, /<svg/);
+      }),
+    ),
+  },
+  {
+    route: "GET /esc-rest/api/v2/cards/generate-escn",
+    public: true,
+    url: () => `${ESCR}/cards/generate-escn?prefix=1&pic=${A}`,
+    outcomes: everyone(
+      ok(200, (res) => {
+        const escns = res.json();
+        assert.equal(escns.length, 1);
+        assert.match(escns[0], new RegExp(`-001${A}$`));
+      }),
+    ),
+  },
+  // ---- Operations endpoints
+  {
+    route: "GET /healthz",
+    public: true,
+    url: () => "/healthz",
+    outcomes: everyone(ok(200, (res) => assert.deepEqual(res.json(), { status: "ok" }))),
+  },
+  {
+    route: "GET /readyz",
+    public: true,
+    url: () => "/readyz",
+    outcomes: everyone(ok(200, (res) => assert.equal(res.json().status, "ready"))),
+  },
+  // ---- /v1 organisations and tokens
+  {
+    route: "GET /v1/me",
+    url: () => "/v1/me",
+    outcomes: everyone(
+      ok(200, (res, _ctx, caller) => {
+        const body = res.json();
+        assert.equal(body.organisation.id, ORGANISATION_OF[caller]);
+        assert.deepEqual(
+          body.actingFor,
+          caller === "bureau" ? [CARD_BUREAU.id, A] : [ORGANISATION_OF[caller]],
+        );
+      }),
+    ),
+  },
+  {
+    route: "POST /v1/organisations",
+    url: () => "/v1/organisations",
+    payload: (ctx) => ({
+      id: ctx.newOrgId,
+      kind: "service-provider",
+      name: "Musée d'exemple",
+      country: "BE",
+    }),
+    outcomes: {
+      ...everyone(FORBIDDEN),
+      operator: ok(201, async (res, ctx) => {
+        assert.equal(res.json().id, ctx.newOrgId);
+        await must(200, call("operator", "GET", `/v1/organisations/${ctx.newOrgId}`));
+      }),
+    },
+  },
+  {
+    route: "GET /v1/organisations",
+    url: () => "/v1/organisations?limit=100",
+    outcomes: everyone(
+      ok(200, (res, _ctx, caller) => {
+        const ids = res.json().items.map((o: { id: string }) => o.id);
+        if (caller === "operator") {
+          for (const id of [OPERATOR_ID, A, B, CARD_BUREAU.id, UNLISTED_BUREAU.id, CANTEEN.id])
+            assert.ok(ids.includes(id), id);
+        } else {
+          assert.deepEqual(ids, [ORGANISATION_OF[caller]]);
+        }
+      }),
+    ),
+  },
+  {
+    route: "GET /v1/organisations/:id",
+    url: (ctx) => `/v1/organisations/${ctx.orgId}`,
+    outcomes: ownerAndOperator(
+      ok(200, (res) => {
+        assert.equal(res.json().id, A);
+        assert.deepEqual(res.json().processors, [CARD_BUREAU.id]);
+      }),
+      ORGANISATION_NOT_FOUND,
+    ),
+  },
+  {
+    route: "PATCH /v1/organisations/:id",
+    url: (ctx) => `/v1/organisations/${ctx.orgId}`,
+    payload: (ctx) => ({ website: `https://www.univ-saint-valentin.fr/${ctx.tag}` }),
+    outcomes: ownerAndOperator(
+      ok(200, async (res, ctx) => {
+        const website = `https://www.univ-saint-valentin.fr/${ctx.tag}`;
+        assert.equal(res.json().website, website);
+        const reread = await must(200, call("operator", "GET", `/v1/organisations/${A}`));
+        assert.equal(reread.json().website, website);
+      }),
+      ORGANISATION_NOT_FOUND,
+    ),
+  },
+  {
+    route: "POST /v1/organisations/:id/tokens",
+    url: (ctx) => `/v1/organisations/${ctx.orgId}/tokens`,
+    payload: () => ({ name: "made in the matrix" }),
+    outcomes: ownerAndOperator(
+      ok(201, async (res) => {
+        assert.equal(res.json().organisationId, A);
+        assert.match(res.json().token, /^oesc_/);
+        const me = await must(200, hub.request({ method: "GET", url: "/v1/me", token: res.json().token }));
+        assert.equal(me.json().organisation.id, A);
+      }),
+      FORBIDDEN,
+    ),
+  },
+  {
+    route: "GET /v1/organisations/:id/tokens",
+    url: (ctx) => `/v1/organisations/${ctx.orgId}/tokens`,
+    outcomes: ownerAndOperator(
+      ok(200, (res, ctx) => {
+        const items = res.json().items;
+        assert.ok(items.some((t: { id: string }) => t.id === ctx.tokenId));
+        assert.ok(items.every((t: { organisationId: string }) => t.organisationId === A));
+        assert.ok(!res.body.includes(ctx.spareToken), "a token list shows no secret");
+        assert.doesNotMatch(res.body, /"(token|hash)"/);
+      }),
+      FORBIDDEN,
+    ),
+  },
+  {
+    route: "DELETE /v1/organisations/:id/tokens/:tokenId",
+    url: (ctx) => `/v1/organisations/${ctx.orgId}/tokens/${ctx.tokenId}`,
+    outcomes: ownerAndOperator(
+      ok(200, async (res, ctx) => {
+        assert.equal(res.json().id, ctx.tokenId);
+        assert.notEqual(res.json().revokedAt, null);
+        const after = await hub.request({ method: "GET", url: "/v1/me", token: ctx.spareToken });
+        assert.equal(after.statusCode, 401);
+        assert.equal(after.json().code, "TOKEN_REVOKED");
+      }),
+      FORBIDDEN,
+    ),
+  },
+  // ---- /v1 persons
+  {
+    route: "GET /v1/persons",
+    url: () => "/v1/persons?limit=100",
+    outcomes: ownerAndBureau(
+      ok(200, async (res, ctx, caller) => {
+        const items = await allItems(res, caller, "/v1/persons?limit=100");
+        const mine = items.filter((p: { esi: string }) => p.esi === ctx.esi);
+        assert.equal(mine.length, 1);
+        assert.deepEqual(
+          mine[0].links.map((l: { organisationId: string }) => l.organisationId),
+          [A],
+        );
+      }),
+      ok(200, async (res, ctx, caller) => {
+        const items = await allItems(res, caller, "/v1/persons?limit=100");
+        assert.ok(!items.some((p: { esi: string }) => p.esi === ctx.esi || p.esi === ctx.bareEsi));
+      }),
+    ),
+  },
+  {
+    route: "GET /v1/persons/:esi",
+    url: (ctx) => `/v1/persons/${e(ctx.esi)}`,
+    outcomes: ownerAndBureau(
+      ok(200, (res, ctx) => {
+        assert.equal(res.json().esi, ctx.esi);
+        assert.deepEqual(res.json().links, [
+          {
+            organisationId: A,
+            fullName: "Jeanne Exemple",
+            academicLevel: "MASTER",
+            email: "jeanne@example.org",
+          },
+        ]);
+      }),
+      PERSON_NOT_FOUND,
+    ),
+  },
+  // ---- /v1 student statuses
+  {
+    route: "GET /v1/student-statuses",
+    url: () => "/v1/student-statuses?limit=100",
+    outcomes: ownerAndBureau(
+      ok(200, async (res, ctx, caller) => {
+        const items = await allItems(res, caller, "/v1/student-statuses?limit=100");
+        const mine = items.filter((s: { esi: string }) => s.esi === ctx.esi);
+        assert.deepEqual(
+          mine.map((s: { organisationId: string; state: string }) => [s.organisationId, s.state]),
+          [[A, "enrolled"]],
+        );
+      }),
+      ok(200, async (res, ctx, caller) => {
+        const items = await allItems(res, caller, "/v1/student-statuses?limit=100");
+        assert.ok(!items.some((s: { esi: string }) => s.esi === ctx.esi));
+      }),
+    ),
+  },
+  {
+    route: "GET /v1/student-statuses",
+    variant: "(filtered on the owner)",
+    url: () => `/v1/student-statuses?limit=100&organisation=${A}`,
+    outcomes: ownerAndBureau(
+      ok(200, async (res, ctx, caller) => {
+        const items = await allItems(res, caller, `/v1/student-statuses?limit=100&organisation=${A}`);
+        assert.ok(items.some((s: { esi: string }) => s.esi === ctx.esi));
+        assert.ok(items.every((s: { organisationId: string }) => s.organisationId === A));
+      }),
+      ok(200, (res) => assert.deepEqual(res.json(), { items: [], next: null })),
+    ),
+  },
+  {
+    route: "GET /v1/student-statuses/:organisationId/:esi",
+    variant: "(the owner's status)",
+    url: (ctx) => `/v1/student-statuses/${A}/${e(ctx.esi)}`,
+    outcomes: ownerAndBureau(
+      ok(200, (res, ctx) => {
+        assert.equal(res.json().esi, ctx.esi);
+        assert.equal(res.json().organisationId, A);
+        assert.equal(res.json().state, "enrolled");
+      }),
+      STATUS_NOT_FOUND,
+    ),
+  },
+  {
+    route: "GET /v1/student-statuses/:organisationId/:esi",
+    variant: "(the owner's student at the caller)",
+    url: (ctx, caller) => `/v1/student-statuses/${actsAs(caller)}/${e(ctx.esi)}`,
+    outcomes: ownerAndBureau(
+      ok(200, (res) => assert.equal(res.json().state, "enrolled")),
+      STATUS_NOT_FOUND,
+    ),
+  },
+  {
+    route: "PUT /v1/student-statuses/:organisationId/:esi",
+    variant: "(the owner's status)",
+    url: (ctx) => `/v1/student-statuses/${A}/${e(ctx.esi)}`,
+    payload: () => SUSPENDED,
+    outcomes: ownerAndBureau(
+      ok(200, async (res, ctx) => {
+        assert.equal(res.json().state, "suspended");
+        const card = await must(200, call("owner", "GET", `/v1/cards/${ctx.escn}`));
+        assert.equal(card.json().verdict, "suspended");
+      }),
+      PERSON_NOT_FOUND,
+      // A card bureau reads statuses but never sets them.
+      { bureau: SCOPE_MISSING, unlistedBureau: SCOPE_MISSING },
+    ),
+  },
+  {
+    route: "PUT /v1/student-statuses/:organisationId/:esi",
+    variant: "(the owner's student at the caller)",
+    url: (ctx, caller) => `/v1/student-statuses/${actsAs(caller)}/${e(ctx.esi)}`,
+    payload: () => SUSPENDED,
+    outcomes: ownerAndBureau(
+      ok(200, (res) => assert.equal(res.json().state, "suspended")),
+      PERSON_NOT_FOUND,
+      {
+        bureau: SCOPE_MISSING,
+        unlistedBureau: SCOPE_MISSING,
+      },
+    ),
+  },
+  // ---- /v1 cards
+  {
+    route: "GET /v1/cards",
+    url: () => "/v1/cards?limit=100",
+    outcomes: ownerAndBureau(
+      ok(200, async (res, ctx, caller) => {
+        const items = await allItems(res, caller, "/v1/cards?limit=100");
+        assert.equal(items.filter((c: { escn: string }) => c.escn === ctx.escn).length, 1);
+      }),
+      ok(200, async (res, ctx, caller) => {
+        const items = await allItems(res, caller, "/v1/cards?limit=100");
+        assert.ok(
+          !items.some((c: { escn: string; esi: string }) => c.escn === ctx.escn || c.esi === ctx.esi),
+        );
+      }),
+    ),
+  },
+  {
+    route: "GET /v1/cards/:escn",
+    url: (ctx) => `/v1/cards/${ctx.escn}`,
+    outcomes: ownerAndBureau(
+      ok(200, (res, ctx) => {
+        assert.equal(res.json().escn, ctx.escn);
+        assert.equal(res.json().esi, ctx.esi);
+        assert.equal(res.json().issuerId, A);
+        assert.equal(res.json().verdict, "valid");
+      }),
+      CARD_NOT_FOUND,
+    ),
+  },
+  {
+    route: "PATCH /v1/cards/:escn",
+    url: (ctx) => `/v1/cards/${ctx.escn}`,
+    payload: () => ({ status: "INACTIVE", inactiveReason: "lost" }),
+    outcomes: ownerAndBureau(
+      ok(200, async (res, ctx) => {
+        assert.equal(res.json().status, "INACTIVE");
+        assert.equal(res.json().inactiveReason, "lost");
+        assert.equal((await publicStatus(ctx.escn)).json().status, "INACTIVE");
+      }),
+      CARD_NOT_FOUND,
+    ),
+  },
+];
+
+const methodOf = (c: RouteCase) => c.route.split(" ")[0] ?? "";
+const caseName = (c: RouteCase) => (c.variant ? `${c.route} ${c.variant}` : c.route);
+
+function expectedFor(c: RouteCase, caller: Caller): Outcome {
+  if (AUTHENTICATED.includes(caller as Authenticated)) return c.outcomes[caller as Authenticated];
+  if (c.public) return c.outcomes.owner;
+  return refused(401, UNAUTHENTICATED_CODES[caller as Unauthenticated]);
+}
+
+/** Organisation routes echo the identifier they were asked about; that is not a leak, so it is blanked. */
+function comparable(res: LightMyRequestResponse, route: string): string {
+  const body = route.includes("/v1/organisations/")
+    ? res.body.replaceAll(A, "<id>").replaceAll(UNKNOWN_ORGANISATION, "<id>")
+    : res.body;
+  return `${res.statusCode} ${res.headers["content-type"]} ${body}`;
+}
+
+describe("authorisation matrix: every route × every caller", () => {
+  before(async () => {
+    hub = await startTestHub({ clock });
+    tokens.owner = await hub.onboard(UNIVERSITY);
+    tokens.other = await hub.onboard(OTHER_UNIVERSITY);
+    tokens.bureau = await hub.onboard(CARD_BUREAU);
+    tokens.unlistedBureau = await hub.onboard(UNLISTED_BUREAU);
+    tokens.serviceProvider = await hub.onboard(CANTEEN);
+    tokens.operator = ADMIN_TOKEN;
+    // A lets its card bureau act for it.
+    await must(200, call("owner", "PATCH", `/v1/organisations/${A}`, { processors: [CARD_BUREAU.id] }));
+
+    // A token of the owner that A itself revokes…
+    const doomed = await must(
+      201,
+      call("owner", "POST", `/v1/organisations/${A}/tokens`, { name: "doomed" }),
+    );
+    tokens.revoked = doomed.json().token;
+    await must(200, call("revoked", "GET", "/v1/me"));
+    await must(200, call("owner", "DELETE", `/v1/organisations/${A}/tokens/${doomed.json().id}`));
+
+    // …and one that expires five seconds from now, which works until the clock moves past it.
+    const shortLived = await must(
+      201,
+      call("owner", "POST", `/v1/organisations/${A}/tokens`, {
+        name: "short-lived",
+        expiresAt: "2026-10-01T08:00:05Z",
+      }),
+    );
+    tokens.expired = shortLived.json().token;
+    await must(200, call("expired", "GET", "/v1/me"));
+    clock.set("2026-10-01T09:00:00.000Z");
+
+    tokens.unknownToken = `oesc_${"x".repeat(43)}`;
+  });
+  after(() => hub.close());
+
+  it("covers every operation of the API document", async () => {
+    const doc = (await must(200, call("none", "GET", "/openapi.json"))).json();
+    const documented = Object.entries(doc.paths as Record<string, object>).flatMap(([path, operations]) =>
+      Object.keys(operations).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`),
+    );
+    const covered = new Set(CASES.map((c) => c.route));
+    assert.deepEqual(
+      documented.filter((r) => !covered.has(r)),
+      [],
+    );
+    assert.deepEqual(
+      [...covered].filter((r) => !documented.includes(r)),
+      [],
+    );
+  });
+
+  describe("what the matrix implies, spelled out", () => {
+    it("another organisation's person, card and status answer byte for byte as unknown ones", async () => {
+      const ctx = await fresh();
+      const pairs: [string, string][] = [
+        [`${ESCR}/persons/${e(ctx.esi)}`, `${ESCR}/persons/${e(ctx.unknownEsi)}`],
+        [`/v1/persons/${e(ctx.esi)}`, `/v1/persons/${e(ctx.unknownEsi)}`],
+        [`${ESCR}/cards/${ctx.escn}`, `${ESCR}/cards/${ctx.unknownEscn}`],
+        [`/v1/cards/${ctx.escn}`, `/v1/cards/${ctx.unknownEscn}`],
+        [`/v1/student-statuses/${A}/${e(ctx.esi)}`, `/v1/student-statuses/${A}/${e(ctx.unknownEsi)}`],
+      ];
+      for (const [held, unknown] of pairs) {
+        for (const caller of ["other", "unlistedBureau"] as const) {
+          const answer = await call(caller, "GET", held);
+          const control = await call(caller, "GET", unknown);
+          assert.equal(answer.statusCode, 404, held);
+          assert.equal(answer.headers["content-type"], control.headers["content-type"]);
+          assert.equal(answer.body, control.body, held);
+        }
+      }
+    });
+
+    it("a second institution sharing the owner's student sees and changes only its own link, on both APIs", async () => {
+      const ctx = await fresh();
+      const asB = (esi: string, fullName = "Jan Kowalski") => ({
+        identifier: esi,
+        fullName,
+        personOrganisationUpdateViews: [
+          { organisationIdentifier: B, academicLevel: "BACHELOR", email: "jan@example.pl" },
+        ],
+      });
+      const ownersView = async () =>
+        [
+          await must(200, call("owner", "GET", `${ESCR}/persons/${e(ctx.esi)}`)),
+          await must(200, call("owner", "GET", `/v1/persons/${e(ctx.esi)}`)),
+        ].map((res) => res.body);
+      const ownersBefore = await ownersView();
+
+      // B posts the ESI A holds, and a brand-new one: the two answers differ only by the ESI.
+      tick();
+      const held = await must(201, call("other", "POST", `${ESCR}/persons`, asB(ctx.esi)));
+      const brandNew = await must(201, call("other", "POST", `${ESCR}/persons`, asB(ctx.newEsi)));
+      assert.equal(held.body.replace(ctx.esi, "<esi>"), brandNew.body.replace(ctx.newEsi, "<esi>"));
+      assert.equal(held.json().organisationCount, 1);
+      onlyLinkOf(held.json(), B);
+      assert.doesNotMatch(held.body, /Jeanne|jeanne@example\.org|MASTER/);
+      // So do the native reads, timestamps included: nothing says that A held the student first.
+      const heldRead = await must(200, call("other", "GET", `/v1/persons/${e(ctx.esi)}`));
+      const newRead = await must(200, call("other", "GET", `/v1/persons/${e(ctx.newEsi)}`));
+      assert.equal(heldRead.body.replace(ctx.esi, "<esi>"), newRead.body.replace(ctx.newEsi, "<esi>"));
+      assert.deepEqual(heldRead.json().links, [
+        { organisationId: B, fullName: "Jan Kowalski", academicLevel: "BACHELOR", email: "jan@example.pl" },
+      ]);
+
+      // B renames its link, issues a card, withdraws it and removes its link: A's view never moves.
+      tick();
+      const renamed = await must(
+        200,
+        call("other", "PUT", `${ESCR}/persons/${e(ctx.esi)}`, asB(ctx.esi, "J. K.")),
+      );
+      onlyLinkOf(renamed.json(), B);
+      assert.equal(renamed.json().fullName, "J. K.");
+      const theirCard = await must(201, call("other", "POST", `${ESCR}/cards`, cardPayload(ctx.esi, B)));
+      assert.equal(theirCard.json().person.fullName, "J. K.");
+      await must(404, call("owner", "GET", `${ESCR}/cards/${theirCard.json().cardNumber}`));
+      await must(404, call("other", "GET", `${ESCR}/cards/${ctx.escn}`));
+      assert.deepEqual(await ownersView(), ownersBefore);
+      tick();
+      await must(204, call("other", "DELETE", `${ESCR}/cards/${theirCard.json().cardNumber}`));
+      await must(204, call("other", "DELETE", `${ESCR}/persons/${e(ctx.esi)}`));
+      await must(404, call("other", "GET", `${ESCR}/persons/${e(ctx.esi)}`));
+      assert.deepEqual(await ownersView(), ownersBefore);
+    });
+
+    it("a token limited to read scopes reads the owner's data and writes nothing", async () => {
+      const ctx = await fresh();
+      const made = await must(
+        201,
+        call("owner", "POST", `/v1/organisations/${A}/tokens`, {
+          name: "read only",
+          scopes: ["persons:read", "cards:read", "statuses:read"],
+        }),
+      );
+      const token = made.json().token as string;
+      const as = (method: string, url: string, payload?: object) =>
+        hub.request({ method: method as HTTPMethods, url, token, ...(payload ? { payload } : {}) });
+      await must(200, as("GET", `${ESCR}/persons/${e(ctx.esi)}`));
+      await must(200, as("GET", `/v1/cards/${ctx.escn}`));
+      await must(200, as("GET", `/v1/student-statuses/${A}/${e(ctx.esi)}`));
+      const unchanged = await snapshot(ctx);
+      const writes: [string, string, object | undefined][] = [
+        ["POST", `${ESCR}/persons`, personPayload(ctx.newEsi, A)],
+        ["PUT", `${ESCR}/persons/${e(ctx.esi)}`, personPayload(ctx.esi, A, { fullName: "Changed" })],
+        ["DELETE", `${ESCR}/persons/${e(ctx.bareEsi)}`, undefined],
+        ["POST", `${ESCR}/cards`, cardPayload(ctx.esi, A, { cardNumber: ctx.newEscn })],
+        ["PUT", `${ESCR}/cards/${ctx.escn}`, cardPayload(ctx.esi, A, { cardStatusType: "INACTIVE" })],
+        ["DELETE", `${ESCR}/cards/${ctx.escn}`, undefined],
+        ["PATCH", `/v1/cards/${ctx.escn}`, { status: "INACTIVE" }],
+        ["PUT", `/v1/student-statuses/${A}/${e(ctx.esi)}`, SUSPENDED],
+        ["POST", `/v1/organisations/${A}/tokens`, { name: "escalation" }],
+        ["GET", `/v1/organisations/${A}/tokens`, undefined],
+        ["DELETE", `/v1/organisations/${A}/tokens/${ctx.tokenId}`, undefined],
+      ];
+      for (const [method, url, payload] of writes) {
+        const res = await as(method, url, payload);
+        assert.equal(res.statusCode, 403, `${method} ${url}: ${res.body}`);
+        assert.equal(res.json().code, "SCOPE_MISSING", `${method} ${url}`);
+      }
+      assert.deepEqual(await snapshot(ctx), unchanged);
+    });
+
+    it("an organisation revokes only its own tokens, whatever path it names", async () => {
+      const ctx = await fresh();
+      const theirs = await must(201, call("other", "POST", `/v1/organisations/${B}/tokens`, { name: "B's" }));
+      const id = theirs.json().id as string;
+      // A names B's token under its own organisation: no such token there.
+      const res = await call("owner", "DELETE", `/v1/organisations/${A}/tokens/${id}`);
+      assertRefusal(res, "/v1/organisations", refused(404, "TOKEN_NOT_FOUND"));
+      const control = await call("owner", "DELETE", `/v1/organisations/${A}/tokens/${randomUUID()}`);
+      assert.equal(res.body, control.body);
+      // …and under B's: refused before any lookup.
+      assertRefusal(await call("owner", "DELETE", `/v1/organisations/${B}/tokens/${id}`), "/v1", FORBIDDEN);
+      const me = await hub.request({ method: "GET", url: "/v1/me", token: theirs.json().token });
+      assert.equal(me.statusCode, 200, me.body);
+      assert.equal(me.json().organisation.id, B);
+      // The spare token of A was untouched too.
+      await must(200, hub.request({ method: "GET", url: "/v1/me", token: ctx.spareToken }));
+    });
+
+    it("the public status shows displayName only once the issuer chooses to, and only the issuer or the operator chooses", async () => {
+      const ctx = await fresh();
+      const shown = async () => (await must(200, publicStatus(ctx.escn))).json().displayName;
+      const setShow = (caller: Caller, value: boolean) =>
+        call(caller, "PATCH", `/v1/organisations/${A}`, { showDisplayName: value });
+      try {
+        assert.equal(await shown(), undefined);
+        for (const caller of ["other", "bureau", "unlistedBureau", "serviceProvider"] as const) {
+          const res = await setShow(caller, true);
+          assert.equal(res.statusCode, 404, `${caller}: ${res.body}`);
+          assert.equal(res.json().code, "ORGANISATION_NOT_FOUND");
+          assert.equal(await shown(), undefined, caller);
+        }
+        for (const caller of ["revoked", "expired", "none"] as const) {
+          await must(401, setShow(caller, true));
+          assert.equal(await shown(), undefined, caller);
+        }
+        await must(200, setShow("owner", true));
+        const status = await must(200, publicStatus(ctx.escn));
+        assert.equal(status.json().displayName, "Jeanne E.");
+        assert.deepEqual(Object.keys(status.json()).sort(), [...PUBLIC_STATUS_FIELDS, "displayName"].sort());
+        assert.ok(!status.body.includes(ctx.esi));
+        assert.doesNotMatch(status.body, /Jeanne Exemple|jeanne@example\.org/);
+        await must(200, setShow("operator", false));
+        assert.equal(await shown(), undefined);
+      } finally {
+        await must(200, setShow("owner", false));
+      }
+    });
+
+    it("an institution changes only the self-service fields of its own profile", async () => {
+      await fresh();
+      const before = await must(200, call("operator", "GET", `/v1/organisations/${A}`));
+      const res = await call("owner", "PATCH", `/v1/organisations/${A}`, { name: "Université Renommée" });
+      assertRefusal(res, "/v1/organisations", FORBIDDEN);
+      const res2 = await call("bureau", "PATCH", `/v1/organisations/${CARD_BUREAU.id}`, { processors: [] });
+      assert.equal(res2.statusCode, 200, res2.body);
+      assert.equal((await call("operator", "GET", `/v1/organisations/${A}`)).body, before.body);
+    });
+
+    it("a card bureau loses the owner's persons and cards as soon as the owner stops listing it", async () => {
+      const ctx = await fresh();
+      await must(200, call("bureau", "GET", `${ESCR}/persons/${e(ctx.esi)}`));
+      await must(200, call("bureau", "GET", `${ESCR}/cards/${ctx.escn}`));
+      try {
+        await must(200, call("owner", "PATCH", `/v1/organisations/${A}`, { processors: [] }));
+        assert.deepEqual((await must(200, call("bureau", "GET", "/v1/me"))).json().actingFor, [
+          CARD_BUREAU.id,
+        ]);
+        for (const url of [
+          `${ESCR}/persons/${e(ctx.esi)}`,
+          `/v1/persons/${e(ctx.esi)}`,
+          `${ESCR}/cards/${ctx.escn}`,
+          `/v1/cards/${ctx.escn}`,
+          `/v1/student-statuses/${A}/${e(ctx.esi)}`,
+        ]) {
+          const res = await call("bureau", "GET", url);
+          assert.equal(res.statusCode, 404, `${url}: ${res.body}`);
+        }
+        const write = await call("bureau", "POST", `${ESCR}/persons`, personPayload(ctx.newEsi, A));
+        assertRefusal(write, ESCR, FORBIDDEN);
+      } finally {
+        await must(200, call("owner", "PATCH", `/v1/organisations/${A}`, { processors: [CARD_BUREAU.id] }));
+      }
+      await must(200, call("bureau", "GET", `${ESCR}/persons/${e(ctx.esi)}`));
+    });
+  });
+
+  for (const c of CASES) {
+    describe(caseName(c), () => {
+      for (const caller of CALLERS) {
+        const expected = expectedFor(c, caller);
+        const title = `${caseName(c)} as ${LABELS[caller]} → ${expected.status}${expected.code ? ` ${expected.code}` : ""}`;
+        it(title, async () => {
+          const ctx = await fresh();
+          const url = c.url(ctx, caller);
+          const payload = c.payload?.(ctx, caller);
+          const refusal = expected.status >= 400;
+          const unchanged = refusal ? await snapshot(ctx) : [];
+          const res = await call(caller, methodOf(c), url, payload);
+          if (!refusal) {
+            assert.equal(res.statusCode, expected.status, res.body);
+            await expected.check?.(res, ctx, caller);
+            return;
+          }
+          assertRefusal(res, url, expected);
+          assert.deepEqual(await snapshot(ctx), unchanged, "a refused request changed data");
+          if (caller === "owner" || caller === "bureau") return;
+          // The wrong caller learns nothing: the answer is the one about identifiers nobody holds.
+          const unknown = unknownCtx(ctx);
+          const control = await call(
+            caller,
+            methodOf(c),
+            c.url(unknown, caller),
+            c.payload?.(unknown, caller),
+          );
+          assert.equal(comparable(res, c.route), comparable(control, c.route));
+        });
+      }
+      if (methodOf(c) !== "GET") return;
+      // HEAD answers every GET route and must be as closed as GET.
+      for (const caller of CALLERS) {
+        const expected = expectedFor(c, caller);
+        const title = `HEAD ${caseName(c).slice(4)} as ${LABELS[caller]} → ${expected.status}`;
+        it(title, async () => {
+          const ctx = await shared();
+          const res = await call(caller, "HEAD", c.url(ctx, caller));
+          assert.equal(res.statusCode, expected.status);
+          assert.equal(res.body, "");
+        });
+      }
+    });
+  }
+});

@@ -1,0 +1,212 @@
+import assert from "node:assert/strict";
+import { resolve } from "node:path";
+import { describe, it } from "node:test";
+import { ConfigError, loadConfig } from "../../src/config.ts";
+
+const TOKEN = "an-operator-token-of-at-least-32-characters";
+
+/** Expects loadConfig to refuse `env`, with a message that names `variable`. */
+function assertRejected(env: Record<string, string>, variable: string): void {
+  assert.throws(
+    () => loadConfig(env),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+      assert.ok(error.message.includes(variable), `"${error.message}" should name ${variable}`);
+      return true;
+    },
+  );
+}
+
+describe("loadConfig defaults", () => {
+  const config = loadConfig({});
+
+  it("listens on 8080 on every interface", () => {
+    assert.equal(config.port, 8080);
+    assert.equal(config.host, "0.0.0.0");
+  });
+
+  it("derives the public URL from the port", () => {
+    assert.equal(config.publicUrl, "http://localhost:8080");
+    assert.equal(loadConfig({ PORT: "9090" }).publicUrl, "http://localhost:9090");
+  });
+
+  it("keeps data under ./data, resolved to an absolute path", () => {
+    assert.equal(config.dataDir, resolve("./data"));
+  });
+
+  it("generates the operator token unless one is given", () => {
+    assert.equal(config.adminToken, null);
+  });
+
+  it("has the documented limits and choices", () => {
+    assert.equal(config.logLevel, "info");
+    assert.equal(config.escnPrefix, "001");
+    assert.equal(config.maxPageSize, 100);
+    assert.equal(config.maxGeneratedEscns, 100);
+    assert.equal(config.bodyLimit, 1_048_576);
+    assert.equal(config.statusCacheSize, 200_000);
+    assert.equal(config.timeZone, "UTC");
+  });
+
+  it("treats an empty variable like an absent one where a default exists", () => {
+    const empty = loadConfig({
+      PORT: "",
+      HOST: "",
+      OPENESC_DATA_DIR: "",
+      OPENESC_PUBLIC_URL: "",
+      OPENESC_LOG_LEVEL: "",
+      OPENESC_ESCN_PREFIX: "",
+      OPENESC_TIME_ZONE: "",
+      OPENESC_ADMIN_TOKEN: "",
+    });
+    assert.equal(empty.logLevel, "info");
+    assert.equal(empty.escnPrefix, "001");
+    assert.equal(empty.timeZone, "UTC");
+    assert.equal(empty.adminToken, null);
+    assert.equal(empty.port, 8080);
+    assert.equal(empty.host, "0.0.0.0");
+    assert.equal(empty.dataDir, resolve("./data"));
+    assert.equal(empty.publicUrl, "http://localhost:8080");
+    assert.equal(loadConfig({ OPENESC_ADMIN_TOKEN: "" }).adminToken, null);
+  });
+});
+
+describe("loadConfig from the environment", () => {
+  it("reads every option", () => {
+    const config = loadConfig({
+      PORT: "3000",
+      HOST: "127.0.0.1",
+      OPENESC_DATA_DIR: "var/openesc",
+      OPENESC_PUBLIC_URL: "https://esc.example.edu/hub",
+      OPENESC_ADMIN_TOKEN: TOKEN,
+      OPENESC_LOG_LEVEL: "warn",
+      OPENESC_ESCN_PREFIX: "042",
+      OPENESC_MAX_PAGE_SIZE: "500",
+      OPENESC_MAX_GENERATED_ESCNS: "250",
+      OPENESC_BODY_LIMIT: "2048",
+      OPENESC_STATUS_CACHE_SIZE: "0",
+      OPENESC_TIME_ZONE: "Europe/Brussels",
+    });
+    assert.deepEqual(
+      { ...config },
+      {
+        port: 3000,
+        host: "127.0.0.1",
+        dataDir: resolve("var/openesc"),
+        publicUrl: "https://esc.example.edu/hub",
+        adminToken: TOKEN,
+        logLevel: "warn",
+        escnPrefix: "042",
+        maxPageSize: 500,
+        maxGeneratedEscns: 250,
+        bodyLimit: 2048,
+        statusCacheSize: 0,
+        timeZone: "Europe/Brussels",
+      },
+    );
+  });
+
+  it("accepts the bounds of each number", () => {
+    assert.equal(loadConfig({ PORT: "0" }).port, 0);
+    assert.equal(loadConfig({ PORT: "65535" }).port, 65535);
+    assert.equal(loadConfig({ OPENESC_MAX_PAGE_SIZE: "1" }).maxPageSize, 1);
+    assert.equal(loadConfig({ OPENESC_MAX_PAGE_SIZE: "1000" }).maxPageSize, 1000);
+  });
+
+  it("removes the trailing slash of the public URL", () => {
+    assert.equal(
+      loadConfig({ OPENESC_PUBLIC_URL: "https://hub.example.org/" }).publicUrl,
+      "https://hub.example.org",
+    );
+    assert.equal(
+      loadConfig({ OPENESC_PUBLIC_URL: "https://hub.example.org/esc/" }).publicUrl,
+      "https://hub.example.org/esc",
+    );
+    assert.equal(
+      loadConfig({ OPENESC_PUBLIC_URL: "http://hub.example.org" }).publicUrl,
+      "http://hub.example.org",
+    );
+  });
+
+  it("keeps an explicit public URL when the port changes", () => {
+    const config = loadConfig({ PORT: "3000", OPENESC_PUBLIC_URL: "https://hub.example.org" });
+    assert.equal(config.publicUrl, "https://hub.example.org");
+  });
+});
+
+describe("loadConfig rejects wrong values, naming the variable", () => {
+  const cases: readonly [string, Record<string, string>, string][] = [
+    ["a port that is not a number", { PORT: "abc" }, "PORT"],
+    ["a negative port", { PORT: "-1" }, "PORT"],
+    ["a port above 65535", { PORT: "65536" }, "PORT"],
+    ["a fractional port", { PORT: "80.5" }, "PORT"],
+    ["a public URL that is not http(s)", { OPENESC_PUBLIC_URL: "ftp://x" }, "OPENESC_PUBLIC_URL"],
+    ["a relative public URL", { OPENESC_PUBLIC_URL: "hub.example.org" }, "OPENESC_PUBLIC_URL"],
+    [
+      "a public URL with a query",
+      { OPENESC_PUBLIC_URL: "https://hub.example.org/?a=1" },
+      "OPENESC_PUBLIC_URL",
+    ],
+    [
+      "a public URL with a fragment",
+      { OPENESC_PUBLIC_URL: "https://hub.example.org/#top" },
+      "OPENESC_PUBLIC_URL",
+    ],
+    [
+      "a public URL with an empty query",
+      { OPENESC_PUBLIC_URL: "https://hub.example.org/?" },
+      "OPENESC_PUBLIC_URL",
+    ],
+    [
+      "a public URL with an empty fragment",
+      { OPENESC_PUBLIC_URL: "https://hub.example.org/#" },
+      "OPENESC_PUBLIC_URL",
+    ],
+    ["a 2-digit ESCN prefix", { OPENESC_ESCN_PREFIX: "12" }, "OPENESC_ESCN_PREFIX"],
+    [
+      "a public URL with credentials",
+      { OPENESC_PUBLIC_URL: "https://user:secret@hub.example.org" },
+      "OPENESC_PUBLIC_URL",
+    ],
+    ["a 4-digit ESCN prefix", { OPENESC_ESCN_PREFIX: "1234" }, "OPENESC_ESCN_PREFIX"],
+    ["a non-numeric ESCN prefix", { OPENESC_ESCN_PREFIX: "abc" }, "OPENESC_ESCN_PREFIX"],
+    ["a short operator token", { OPENESC_ADMIN_TOKEN: "too-short" }, "OPENESC_ADMIN_TOKEN"],
+    ["an operator token one character short", { OPENESC_ADMIN_TOKEN: "x".repeat(31) }, "OPENESC_ADMIN_TOKEN"],
+    ["an unknown time zone", { OPENESC_TIME_ZONE: "Mars/Olympus_Mons" }, "OPENESC_TIME_ZONE"],
+    ["an unknown log level", { OPENESC_LOG_LEVEL: "verbose" }, "OPENESC_LOG_LEVEL"],
+    ["a page size of 0", { OPENESC_MAX_PAGE_SIZE: "0" }, "OPENESC_MAX_PAGE_SIZE"],
+    ["a page size above 1000", { OPENESC_MAX_PAGE_SIZE: "1001" }, "OPENESC_MAX_PAGE_SIZE"],
+    ["0 generated ESCNs", { OPENESC_MAX_GENERATED_ESCNS: "0" }, "OPENESC_MAX_GENERATED_ESCNS"],
+    ["a body limit below 1 KiB", { OPENESC_BODY_LIMIT: "1023" }, "OPENESC_BODY_LIMIT"],
+    ["a negative cache size", { OPENESC_STATUS_CACHE_SIZE: "-5" }, "OPENESC_STATUS_CACHE_SIZE"],
+  ];
+  for (const [what, env, variable] of cases) {
+    it(`${what} (${variable}=${Object.values(env)[0]})`, () => assertRejected(env, variable));
+  }
+
+  it("accepts a token of exactly 32 characters", () => {
+    assert.equal(loadConfig({ OPENESC_ADMIN_TOKEN: "x".repeat(32) }).adminToken, "x".repeat(32));
+  });
+});
+
+describe("the configuration object", () => {
+  it("is frozen", () => {
+    const config = loadConfig({});
+    assert.ok(Object.isFrozen(config));
+    assert.throws(() => {
+      (config as { port: number }).port = 1;
+    }, TypeError);
+    assert.equal(config.port, 8080);
+  });
+
+  it("does not read process.env when given an environment", () => {
+    const before = process.env["PORT"];
+    process.env["PORT"] = "1234";
+    try {
+      assert.equal(loadConfig({}).port, 8080);
+    } finally {
+      if (before === undefined) delete process.env["PORT"];
+      else process.env["PORT"] = before;
+    }
+  });
+});
