@@ -58,9 +58,9 @@ describe("a hub killed with SIGKILL in the middle of writes", () => {
       }
     };
     const writers = [writer(), writer(), writer(), writer()];
-    const deadline = Date.now() + 30_000;
-    while (acknowledged.length < 150) {
-      assert.ok(Date.now() < deadline, `only ${acknowledged.length} cards acknowledged in 30 s`);
+    const deadline = Date.now() + 90_000;
+    while (acknowledged.length < 100) {
+      assert.ok(Date.now() < deadline, `only ${acknowledged.length} cards acknowledged in 90 s`);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     hub.child.kill("SIGKILL");

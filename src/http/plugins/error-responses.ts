@@ -82,8 +82,15 @@ export function toOpenEscError(error: unknown): OpenEscError | undefined {
     case "FST_ERR_MAX_PARAM_LENGTH":
       return new ValidationError([{ field: "path", reason: "has a segment longer than the hub accepts" }]);
   }
-  if (fastifyError instanceof SyntaxError || fastifyError.statusCode === 400) {
-    return new OpenEscError("INVALID_JSON", `body: ${fastifyError.message ?? "is malformed"}`);
+  // JSON.parse failures that reach us outside Fastify's own parser codes are body problems…
+  if (fastifyError instanceof SyntaxError) {
+    return new OpenEscError("INVALID_JSON", "body: is not valid JSON", {
+      issues: [{ field: "body", reason: "is not valid JSON" }],
+    });
+  }
+  // …while any other 400 from the framework or a plugin is a request problem we cannot pin to a field.
+  if (fastifyError.statusCode === 400) {
+    return new ValidationError([{ field: "request", reason: fastifyError.message ?? "is malformed" }]);
   }
   // Plugins (the static files of the reference pages) fail with HTTP errors of their own, e.g. a 416 for
   // an unsatisfiable Range or a 403 for a path outside their root: a 4xx there is the client's, not a bug.
