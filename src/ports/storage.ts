@@ -1,10 +1,13 @@
 import type { ApiToken } from "../domain/api-token.ts";
+import type { AuditEntry, NewAuditEntry } from "../domain/audit-entry.ts";
 import type { Card } from "../domain/card.ts";
+import type { Consent } from "../domain/consent.ts";
 import type { Escn } from "../domain/escn.ts";
 import type { DomainEvent, StoredEvent } from "../domain/events.ts";
 import type { IsoDate } from "../domain/iso-date.ts";
 import type { Organisation } from "../domain/organisation.ts";
 import type { Person, PersonLink } from "../domain/person.ts";
+import type { Purpose } from "../domain/purpose.ts";
 import type { StudentStatus } from "../domain/student-status.ts";
 
 /**
@@ -46,6 +49,9 @@ export interface Repositories {
   readonly statuses: StudentStatusRepository;
   readonly cards: CardRepository;
   readonly outbox: OutboxRepository;
+  readonly consents: ConsentRepository;
+  readonly audit: AuditRepository;
+  readonly leases: LeaseRepository;
 }
 
 /** Offset paging as ESC-R does it (page/size with totals). */
@@ -173,4 +179,49 @@ export interface OutboxRepository {
   append(events: readonly DomainEvent[]): Promise<void>;
   /** Events after a feed position, in commit order. */
   readAfter(position: number, limit: number): Promise<StoredEvent[]>;
+}
+
+export interface ConsentRepository {
+  find(personId: number, purpose: Purpose): Promise<Consent | undefined>;
+  listForPerson(personId: number): Promise<Consent[]>;
+  /** Consents given (not withdrawn) for `purpose`, among these persons: one query for a whole page. */
+  givenAmong(personIds: readonly number[], purpose: Purpose): Promise<Set<number>>;
+  save(consent: Consent): Promise<void>;
+  deleteForPerson(personId: number): Promise<void>;
+  /** Withdrawn consents whose withdrawal is older than `before`, removed; returns how many. */
+  purgeWithdrawnBefore(before: string): Promise<number>;
+}
+
+export interface AuditQuery {
+  /** Entries about these persons… */
+  readonly personIds?: readonly number[];
+  /** …or about cards of these issuers (matched through the card's ESCN)… */
+  readonly subjects?: readonly string[];
+  /** …or made by this organisation. */
+  readonly organisationId?: string;
+}
+
+/**
+ * The audit trail. `append` gives each entry the next sequence number and its chain hash (see
+ * `audit-entry.ts`) inside the caller's transaction, so the chain order is the commit order.
+ */
+export interface AuditRepository {
+  append(entries: readonly NewAuditEntry[]): Promise<void>;
+  /** Entries after `seq`, in order, for verification and paging. */
+  readAfter(seq: number, limit: number): Promise<AuditEntry[]>;
+  list(query: AuditQuery, page: KeysetPage): Promise<Keyed<AuditEntry>>;
+  /** Where the chain starts: sequence number and hash of the last purged entry (0 and the genesis hash if none). */
+  anchor(): Promise<{ seq: number; hash: string }>;
+  /** Removes the entries up to `seq` (retention) and moves the anchor to the last one removed. */
+  purgeThrough(seq: number): Promise<number>;
+  /** Sequence number of the last entry made before `at`, or 0. */
+  lastSeqBefore(at: string): Promise<number>;
+  count(): Promise<number>;
+}
+
+/** Leases that let one process at a time run a job (relay, retention, expiry) among several. */
+export interface LeaseRepository {
+  /** Takes or renews the lease when it is free, expired, or already `holder`'s; true when `holder` has it. */
+  tryAcquire(name: string, holder: string, now: string, until: string): Promise<boolean>;
+  release(name: string, holder: string): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import type { Scope } from "../domain/api-token.ts";
 import { ForbiddenError } from "../domain/errors.ts";
 import { holdsStudentData, type Organisation } from "../domain/organisation.ts";
+import type { Purpose } from "../domain/purpose.ts";
 
 /** Who is calling: an organisation, through one of its tokens. */
 export interface Principal {
@@ -12,6 +13,8 @@ export interface Principal {
    * organisation that lists it among its processors.
    */
   readonly actingFor: readonly string[];
+  /** Why this request processes data: the purpose its route declares (recorded in the audit trail). */
+  readonly purpose: Purpose;
 }
 
 export function requireScope(principal: Principal, scope: Scope): void {

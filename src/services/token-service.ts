@@ -8,6 +8,7 @@ import {
   ValidationError,
 } from "../domain/errors.ts";
 import type { Organisation, OrganisationKind } from "../domain/organisation.ts";
+import type { Purpose } from "../domain/purpose.ts";
 import type { StoredToken } from "../ports/storage.ts";
 import { type Principal, requireScope } from "./principal.ts";
 import type { ServiceContext } from "./service-context.ts";
@@ -80,7 +81,7 @@ export class TokenService {
   }
 
   /** Resolves a bearer secret into a principal, or fails with the reason (unknown, revoked, expired). */
-  async authenticate(secret: string): Promise<Principal> {
+  async authenticate(secret: string, purpose: Purpose): Promise<Principal> {
     const stored = await this.#ctx.storage.read.tokens.findByHash(hashToken(secret));
     if (!stored) throw new UnauthenticatedError("TOKEN_INVALID", "the bearer token is not known");
     if (stored.revokedAt !== null)
@@ -99,6 +100,7 @@ export class TokenService {
       organisation,
       scopes: new Set(stored.scopes),
       actingFor: [organisation.id, ...processedFor],
+      purpose,
     };
   }
 

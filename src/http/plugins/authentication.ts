@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { UnauthenticatedError } from "../../domain/errors.ts";
+import type { Purpose } from "../../domain/purpose.ts";
 import type { Principal } from "../../services/principal.ts";
 import type { TokenService } from "../../services/token-service.ts";
 
@@ -10,6 +11,8 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** Whether the route needs a bearer token (checked in onRequest, before the body is read). */
     auth?: boolean;
+    /** Why the route processes data (src/domain/purpose.ts); required on every route with `auth`. */
+    purpose?: Purpose;
   }
 }
 
@@ -21,6 +24,12 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
  */
 export function installAuthentication(app: FastifyInstance, tokens: TokenService): void {
   app.decorateRequest("principal", undefined);
+  app.addHook("onRoute", (route) => {
+    const config = route.config as { auth?: boolean; purpose?: Purpose } | undefined;
+    if (config?.auth === true && config.purpose === undefined) {
+      throw new TypeError(`route ${route.method} ${route.url} needs a token but declares no purpose`);
+    }
+  });
   app.addHook("onRequest", async (request) => {
     if (request.routeOptions.config.auth !== true) return;
     const header = request.headers.authorization;
@@ -28,7 +37,10 @@ export function installAuthentication(app: FastifyInstance, tokens: TokenService
     const match = BEARER.exec(header);
     if (!match?.[1])
       throw new UnauthenticatedError("UNAUTHENTICATED", "the Authorization header must be 'Bearer <token>'");
-    request.principal = await tokens.authenticate(match[1]);
+    request.principal = await tokens.authenticate(
+      match[1],
+      request.routeOptions.config.purpose ?? "operations",
+    );
   });
 }
 

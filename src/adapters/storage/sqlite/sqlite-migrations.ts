@@ -104,4 +104,43 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     occurred_at TEXT NOT NULL
   );
   `,
+  /* 2: privacy — consents, the hash-chained audit trail and its anchor, leader leases */ `
+  CREATE TABLE consents (
+    person_id INTEGER NOT NULL REFERENCES persons(id),
+    purpose TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('given', 'withdrawn')),
+    wording_version TEXT NOT NULL,
+    recorded_by TEXT NOT NULL REFERENCES organisations(id),
+    given_at TEXT NOT NULL,
+    withdrawn_at TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (person_id, purpose)
+  ) WITHOUT ROWID;
+  CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    organisation_id TEXT,
+    token_id TEXT,
+    action TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    subject_type TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    person_id INTEGER,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  );
+  CREATE INDEX audit_log_person ON audit_log (person_id, seq) WHERE person_id IS NOT NULL;
+  CREATE INDEX audit_log_subject ON audit_log (subject, seq);
+  CREATE TABLE audit_anchor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+  );
+  INSERT INTO audit_anchor (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+  CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -3,8 +3,11 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { UnavailableError } from "../../../domain/errors.ts";
 import type { Repositories, Storage, StorageCapabilities } from "../../../ports/storage.ts";
+import { SqliteAuditRepository } from "./sqlite-audit-repository.ts";
 import { SqliteCardRepository } from "./sqlite-card-repository.ts";
 import { SqliteConnection } from "./sqlite-connection.ts";
+import { SqliteConsentRepository } from "./sqlite-consent-repository.ts";
+import { SqliteLeaseRepository } from "./sqlite-lease-repository.ts";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.ts";
 import { SqliteOrganisationRepository } from "./sqlite-organisation-repository.ts";
 import { SqliteOutboxRepository } from "./sqlite-outbox-repository.ts";
@@ -26,6 +29,9 @@ class SqliteRepositories implements Repositories {
   readonly statuses: SqliteStudentStatusRepository;
   readonly cards: SqliteCardRepository;
   readonly outbox: SqliteOutboxRepository;
+  readonly consents: SqliteConsentRepository;
+  readonly audit: SqliteAuditRepository;
+  readonly leases: SqliteLeaseRepository;
 
   constructor(db: SqliteConnection) {
     this.organisations = new SqliteOrganisationRepository(db);
@@ -34,6 +40,9 @@ class SqliteRepositories implements Repositories {
     this.statuses = new SqliteStudentStatusRepository(db);
     this.cards = new SqliteCardRepository(db);
     this.outbox = new SqliteOutboxRepository(db);
+    this.consents = new SqliteConsentRepository(db);
+    this.audit = new SqliteAuditRepository(db);
+    this.leases = new SqliteLeaseRepository(db);
   }
 }
 
@@ -81,6 +90,8 @@ export class SqliteStorage implements Storage {
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = NORMAL");
       db.pragma("foreign_keys = ON");
+      // Erased personal data must not linger in freed pages of the file.
+      db.pragma("secure_delete = ON");
     }
     db.pragma(`cache_size = -${(this.#options.cacheMiB ?? 32) * 1024}`);
     return db;

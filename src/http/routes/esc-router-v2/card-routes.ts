@@ -20,7 +20,7 @@ export function escRouterCardRoutes(app: FastifyInstance, { services, options }:
   app.get<{ Querystring: OffsetPagingParams }>(
     "/cards",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "card-management" },
       schema: {
         operationId: "findAll_1",
         tags: TAG,
@@ -54,7 +54,7 @@ export function escRouterCardRoutes(app: FastifyInstance, { services, options }:
   app.post<{ Body: CardUpdateViewBody }>(
     "/cards",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "card-management" },
       schema: {
         operationId: "create_1",
         tags: TAG,
@@ -82,7 +82,7 @@ export function escRouterCardRoutes(app: FastifyInstance, { services, options }:
   app.get<{ Params: { escn: string } }>(
     "/cards/:escn",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "card-management" },
       schema: {
         operationId: "findByExternalId_1",
         tags: TAG,
@@ -108,7 +108,7 @@ export function escRouterCardRoutes(app: FastifyInstance, { services, options }:
   app.put<{ Params: { escn: string }; Body: CardUpdateViewBody }>(
     "/cards/:escn",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "card-management" },
       schema: {
         operationId: "update_1",
         tags: TAG,
@@ -137,7 +137,7 @@ export function escRouterCardRoutes(app: FastifyInstance, { services, options }:
   app.delete<{ Params: { escn: string } }>(
     "/cards/:escn",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "card-management" },
       schema: {
         operationId: "delete_1",
         tags: TAG,

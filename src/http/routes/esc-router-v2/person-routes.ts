@@ -36,7 +36,7 @@ export function escRouterPersonRoutes(app: FastifyInstance, { services, options 
   app.get<{ Querystring: OffsetPagingParams }>(
     "/persons",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "card-management" },
       schema: {
         operationId: "findAll",
         tags: TAG,
@@ -68,7 +68,7 @@ export function escRouterPersonRoutes(app: FastifyInstance, { services, options 
   app.post<{ Body: PersonUpdateViewBody }>(
     "/persons",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "card-management" },
       schema: {
         operationId: "create",
         tags: TAG,
@@ -94,7 +94,7 @@ export function escRouterPersonRoutes(app: FastifyInstance, { services, options 
   app.get<{ Params: { esi: string } }>(
     "/persons/:esi",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "card-management" },
       schema: {
         operationId: "findByExternalId",
         tags: TAG,
@@ -116,7 +116,7 @@ export function escRouterPersonRoutes(app: FastifyInstance, { services, options 
   app.put<{ Params: { esi: string }; Body: PersonUpdateViewBody }>(
     "/persons/:esi",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "card-management" },
       schema: {
         operationId: "update",
         tags: TAG,
@@ -141,7 +141,7 @@ export function escRouterPersonRoutes(app: FastifyInstance, { services, options 
   app.delete<{ Params: { esi: string } }>(
     "/persons/:esi",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "card-management" },
       schema: {
         operationId: "delete",
         tags: TAG,

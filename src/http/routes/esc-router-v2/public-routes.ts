@@ -15,6 +15,7 @@ export function escRouterPublicRoutes(app: FastifyInstance, { services, options 
   app.get<{ Params: { escn: string } }>(
     "/cards/:escn/status",
     {
+      config: { purpose: "public-verification" },
       schema: {
         operationId: "status",
         tags: TAG,
@@ -44,6 +45,7 @@ export function escRouterPublicRoutes(app: FastifyInstance, { services, options 
   }>(
     "/cards/:escn/qr",
     {
+      config: { purpose: "public-verification" },
       schema: {
         operationId: "getQRCode",
         tags: TAG,
@@ -97,6 +99,7 @@ export function escRouterPublicRoutes(app: FastifyInstance, { services, options 
   app.get<{ Querystring: { prefix: number; pic: string; numberOfESCN?: number } }>(
     "/cards/generate-escn",
     {
+      config: { purpose: "card-management" },
       schema: {
         operationId: "getEscnList",
         tags: TAG,

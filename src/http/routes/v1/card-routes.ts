@@ -40,7 +40,7 @@ export function nativeCardRoutes(app: FastifyInstance, { services, options }: Ro
   app.get<{ Querystring: { after?: string; limit?: number; status?: "ACTIVE" | "INACTIVE" } }>(
     "/cards",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "card-management" },
       schema: {
         operationId: "listCards",
         tags: ["cards"],
@@ -68,7 +68,7 @@ export function nativeCardRoutes(app: FastifyInstance, { services, options }: Ro
   app.get<{ Params: { escn: string } }>(
     "/cards/:escn",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "card-management" },
       schema: {
         operationId: "getCard",
         tags: ["cards"],
@@ -92,7 +92,7 @@ export function nativeCardRoutes(app: FastifyInstance, { services, options }: Ro
   app.patch<{ Params: { escn: string }; Body: CardPatchBody; Headers: { "if-match"?: string } }>(
     "/cards/:escn",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "card-management" },
       schema: {
         operationId: "updateCard",
         tags: ["cards"],

@@ -32,7 +32,7 @@ export function nativeOrganisationRoutes(app: FastifyInstance, { services, optio
   app.get(
     "/me",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "organisation-administration" },
       schema: {
         operationId: "whoAmI",
         tags: ["tokens"],
@@ -54,7 +54,7 @@ export function nativeOrganisationRoutes(app: FastifyInstance, { services, optio
   app.post<{ Body: NewOrganisationBody }>(
     "/organisations",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "organisation-administration" },
       schema: {
         operationId: "createOrganisation",
         tags: ["organisations"],
@@ -77,7 +77,7 @@ export function nativeOrganisationRoutes(app: FastifyInstance, { services, optio
   app.get<{ Querystring: { after?: string; limit?: number } }>(
     "/organisations",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "organisation-administration" },
       schema: {
         operationId: "listOrganisations",
         tags: ["organisations"],
@@ -99,7 +99,7 @@ export function nativeOrganisationRoutes(app: FastifyInstance, { services, optio
   app.get<{ Params: { id: string } }>(
     "/organisations/:id",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "organisation-administration" },
       schema: {
         operationId: "getOrganisation",
         tags: ["organisations"],
@@ -118,7 +118,7 @@ export function nativeOrganisationRoutes(app: FastifyInstance, { services, optio
   app.patch<{ Params: { id: string }; Body: OrganisationPatchBody; Headers: { "if-match"?: string } }>(
     "/organisations/:id",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "organisation-administration" },
       schema: {
         operationId: "updateOrganisation",
         tags: ["organisations"],
@@ -145,7 +145,7 @@ export function nativeOrganisationRoutes(app: FastifyInstance, { services, optio
   app.post<{ Params: { id: string }; Body: NewTokenBody }>(
     "/organisations/:id/tokens",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "organisation-administration" },
       schema: {
         operationId: "createToken",
         tags: ["tokens"],
@@ -168,7 +168,7 @@ export function nativeOrganisationRoutes(app: FastifyInstance, { services, optio
   app.get<{ Params: { id: string } }>(
     "/organisations/:id/tokens",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "organisation-administration" },
       schema: {
         operationId: "listTokens",
         tags: ["tokens"],
@@ -187,7 +187,7 @@ export function nativeOrganisationRoutes(app: FastifyInstance, { services, optio
   app.delete<{ Params: { id: string; tokenId: string } }>(
     "/organisations/:id/tokens/:tokenId",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "organisation-administration" },
       schema: {
         operationId: "revokeToken",
         tags: ["tokens"],

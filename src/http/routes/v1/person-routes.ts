@@ -35,7 +35,7 @@ export function nativePersonRoutes(app: FastifyInstance, { services, options }: 
   app.get<{ Querystring: { after?: string; limit?: number } }>(
     "/persons",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "card-management" },
       schema: {
         operationId: "listPersons",
         tags: ["persons"],
@@ -57,7 +57,7 @@ export function nativePersonRoutes(app: FastifyInstance, { services, options }: 
   app.get<{ Params: { esi: string } }>(
     "/persons/:esi",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "card-management" },
       schema: {
         operationId: "getPerson",
         tags: ["persons"],

@@ -29,7 +29,7 @@ export function nativeStudentStatusRoutes(app: FastifyInstance, { services, opti
   }>(
     "/student-statuses",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "status-management" },
       schema: {
         operationId: "listStudentStatuses",
         tags: ["student statuses"],
@@ -56,7 +56,7 @@ export function nativeStudentStatusRoutes(app: FastifyInstance, { services, opti
   app.get<{ Params: { organisationId: string; esi: string } }>(
     "/student-statuses/:organisationId/:esi",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "status-management" },
       schema: {
         operationId: "getStudentStatus",
         tags: ["student statuses"],
@@ -83,7 +83,7 @@ export function nativeStudentStatusRoutes(app: FastifyInstance, { services, opti
   }>(
     "/student-statuses/:organisationId/:esi",
     {
-      config: { auth: true },
+      config: { auth: true, purpose: "status-management" },
       schema: {
         operationId: "putStudentStatus",
         tags: ["student statuses"],
