@@ -4,6 +4,7 @@ import type { Config } from "./config.ts";
 import type { HubServices } from "./http/hub-services.ts";
 import { type Clock, systemClock } from "./ports/clock.ts";
 import type { Storage } from "./ports/storage.ts";
+import { AuditTrail } from "./services/audit-trail.ts";
 import { CardService } from "./services/card-service.ts";
 import { OrganisationService } from "./services/organisation-service.ts";
 import { PersonService } from "./services/person-service.ts";
@@ -20,13 +21,15 @@ export function createStorage(config: Config): Storage {
 }
 
 export function createServices(config: Config, storage: Storage, clock: Clock = systemClock): HubServices {
-  const ctx = { storage, clock, timeZone: config.timeZone };
+  const audit = new AuditTrail(storage, clock);
+  const ctx = { storage, clock, timeZone: config.timeZone, audit };
   // A process-local cache is exact only while this process sees every write, i.e. on a store it owns.
   const cache = new PublicStatusCache(
     storage.capabilities.sharedBetweenProcesses ? 0 : config.statusCacheSize,
   );
   return {
     storage,
+    audit,
     tokens: new TokenService(ctx),
     organisations: new OrganisationService(ctx, () => cache.clear()),
     persons: new PersonService(ctx),

@@ -68,6 +68,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   installAuthentication(app, options.services.tokens);
   installMetrics(app);
 
+  // Reads waiting in the audit trail's group commit are written before the store closes.
+  app.addHook("onClose", async () => options.services.audit.flush());
   const deps = { services: options.services, options };
   healthRoutes(app, deps);
   await app.register(

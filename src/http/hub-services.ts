@@ -1,4 +1,5 @@
 import type { Storage } from "../ports/storage.ts";
+import type { AuditTrail } from "../services/audit-trail.ts";
 import type { CardService } from "../services/card-service.ts";
 import type { OrganisationService } from "../services/organisation-service.ts";
 import type { PersonService } from "../services/person-service.ts";
@@ -8,6 +9,7 @@ import type { TokenService } from "../services/token-service.ts";
 /** Everything the HTTP edge calls; built by the composition root. */
 export interface HubServices {
   readonly storage: Storage;
+  readonly audit: AuditTrail;
   readonly tokens: TokenService;
   readonly organisations: OrganisationService;
   readonly persons: PersonService;

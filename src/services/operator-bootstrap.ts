@@ -16,7 +16,7 @@ export interface BootstrapResult {
  * transaction, so processes starting together create exactly one.
  */
 export async function bootstrapOperator(
-  ctx: ServiceContext,
+  ctx: Pick<ServiceContext, "storage" | "clock">,
   configuredSecret: string | null,
 ): Promise<BootstrapResult> {
   const now = ctx.clock.now().toISOString();
