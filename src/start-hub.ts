@@ -19,10 +19,7 @@ export async function startHub(config: Config): Promise<RunningHub> {
   await storage.init();
   const services = createServices(config, storage);
   const app = await buildApp({ ...config, services });
-  const { generatedSecret } = await bootstrapOperator(
-    { storage, clock: systemClock, timeZone: config.timeZone },
-    config.adminToken,
-  );
+  const { generatedSecret } = await bootstrapOperator({ storage, clock: systemClock }, config.adminToken);
   if (generatedSecret !== null) {
     const file = join(config.dataDir, "admin-token");
     writeFileSync(file, `${generatedSecret}\n`, { mode: 0o600 });

@@ -38,7 +38,7 @@ export async function startTestHub(
   const clock = options.clock ?? systemClock;
   const storage = createStorage(config);
   await storage.init();
-  await bootstrapOperator({ storage, clock, timeZone: config.timeZone }, ADMIN_TOKEN);
+  await bootstrapOperator({ storage, clock }, ADMIN_TOKEN);
   const services = createServices(config, storage, clock);
   const app = await buildApp({ ...config, services, logger: false });
   await app.ready();
