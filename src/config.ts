@@ -26,6 +26,17 @@ export interface Config {
   readonly statusCacheSize: number;
   /** The time zone whose calendar decides when a card expires and a status ends. */
   readonly timeZone: string;
+  /**
+   * Days a card is kept after its expiry, and a link with its student status after the status ended (when
+   * the organisation holds no card of that person any more); then the retention job purges them.
+   */
+  readonly retentionDays: number;
+  /** Days a withdrawn consent is kept as proof, then purged. */
+  readonly consentProofDays: number;
+  /** Days an audit entry is kept, then purged (the chain's anchor moves with it). */
+  readonly auditRetentionDays: number;
+  /** Minutes between two runs of the retention job. */
+  readonly retentionIntervalMinutes: number;
 }
 
 export class ConfigError extends Error {
@@ -105,6 +116,10 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimit: integer(env, "OPENESC_BODY_LIMIT", 1_048_576, 1024, 100 * 1_048_576),
     statusCacheSize: integer(env, "OPENESC_STATUS_CACHE_SIZE", 200_000, 0, 10_000_000),
     timeZone,
+    retentionDays: integer(env, "OPENESC_RETENTION_DAYS", 730, 1, 36_500),
+    consentProofDays: integer(env, "OPENESC_CONSENT_PROOF_DAYS", 1095, 1, 36_500),
+    auditRetentionDays: integer(env, "OPENESC_AUDIT_RETENTION_DAYS", 1095, 1, 36_500),
+    retentionIntervalMinutes: integer(env, "OPENESC_RETENTION_INTERVAL_MINUTES", 60, 1, 10_080),
   };
   return Object.freeze(config);
 }

@@ -26,6 +26,8 @@ export async function startHub(config: Config): Promise<RunningHub> {
     app.log.info({ file }, "generated the operator's token; it is in this file, readable only by its owner");
   }
   await app.listen({ port: config.port, host: config.host });
+  // Purges what is past its documented period; only the process holding the lease "retention" runs it.
+  services.retention.start(config.retentionIntervalMinutes * 60_000, app.log);
   app.log.info(
     { publicUrl: config.publicUrl, dataDir: config.dataDir, store: storage.engine },
     "OpenESC hub ready",
@@ -33,6 +35,7 @@ export async function startHub(config: Config): Promise<RunningHub> {
   return {
     app,
     async stop() {
+      await services.retention.stop();
       await app.close();
       await storage.close();
     },

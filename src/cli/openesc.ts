@@ -1,9 +1,14 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import { Command, InvalidArgumentError } from "commander";
-import { ConfigError, loadConfig } from "../config.ts";
+import { type Config, ConfigError, loadConfig } from "../config.ts";
 import { isOpenEscError } from "../domain/errors.ts";
 import { escnPic, escnPrefix, escnTimestamp, generateEscns, parseEscn } from "../domain/escn.ts";
 import { parseEsi } from "../domain/esi.ts";
 import { parsePic } from "../domain/pic.ts";
+import { createServices, createStorage } from "../hub.ts";
+import { verifyAuditTrail } from "../services/audit-verifier.ts";
 import { serveUntilSignalled } from "../start-hub.ts";
 
 /** The `openesc` command: run the hub and work with identifiers offline. */
@@ -63,7 +68,83 @@ export function buildCli(): Command {
       process.stdout.write(`${JSON.stringify({ form, scope, key }, null, 2)}\n`);
     });
 
+  const audit = program.command("audit").description("the hash-chained audit trail");
+  audit
+    .command("verify")
+    .description("check the audit trail's hash chain; names the first broken link and exits with 1")
+    .option("--data-dir <dir>", "the data folder holding openesc.db (default: OPENESC_DATA_DIR)")
+    .action(async (options: { dataDir?: string }) => {
+      const env =
+        options.dataDir === undefined ? process.env : { ...process.env, OPENESC_DATA_DIR: options.dataDir };
+      process.exitCode = await verifyAudit(loadConfig(env));
+    });
+
+  program
+    .command("retention")
+    .description("the purge of what is past its documented period (docs/privacy.md#retention)")
+    .command("run")
+    .description(
+      "purge once now and print what was purged; exits with 1, purging nothing, while another process holds the lease",
+    )
+    .option("--data-dir <dir>", "the data folder holding openesc.db (default: OPENESC_DATA_DIR)")
+    .action(async (options: { dataDir?: string }) => {
+      const env =
+        options.dataDir === undefined ? process.env : { ...process.env, OPENESC_DATA_DIR: options.dataDir };
+      process.exitCode = await runRetention(loadConfig(env));
+    });
+
   return program;
+}
+
+/** `openesc retention run`: 0 after a run, 1 when another process holds the lease "retention". */
+async function runRetention(config: Config): Promise<number> {
+  if (!existsSync(join(config.dataDir, "openesc.db"))) {
+    throw new ConfigError("OPENESC_DATA_DIR", `holds no store (no openesc.db in ${config.dataDir})`);
+  }
+  const storage = createStorage(config);
+  await storage.init();
+  try {
+    const { retention } = createServices(config, storage);
+    const report = await retention.runOnce();
+    // Gives the lease up, so that a hub started next takes it at once.
+    await retention.stop();
+    if (!report.ran) {
+      process.stderr.write(
+        "openesc: another process holds the retention lease (a running hub purges on its own); nothing was purged\n",
+      );
+      return 1;
+    }
+    const { ran: _, ...purged } = report;
+    process.stdout.write(`${JSON.stringify(purged, null, 2)}\n`);
+    return 0;
+  } finally {
+    await storage.close();
+  }
+}
+
+/** `openesc audit verify`: 0 when the chain holds, 1 when it is broken. */
+async function verifyAudit(config: Config): Promise<number> {
+  // Opening a missing store would create an empty one, and an empty trail verifies.
+  if (!existsSync(join(config.dataDir, "openesc.db"))) {
+    throw new ConfigError("OPENESC_DATA_DIR", `holds no store (no openesc.db in ${config.dataDir})`);
+  }
+  const storage = createStorage(config);
+  await storage.init();
+  try {
+    const started = performance.now();
+    const result = await verifyAuditTrail(storage);
+    const seconds = Math.max((performance.now() - started) / 1000, 1e-6);
+    if (result.broken) {
+      process.stdout.write(`audit trail broken at entry #${result.broken.seq}: ${result.broken.reason}\n`);
+      return 1;
+    }
+    const span = result.entries === 0 ? "" : ` from #${result.firstSeq} to #${result.lastSeq}`;
+    const rate = Math.round(result.entries / seconds);
+    process.stdout.write(`audit trail intact: ${result.entries} entries${span} (${rate} entries/s)\n`);
+    return 0;
+  } finally {
+    await storage.close();
+  }
 }
 
 function positiveInteger(value: string): number {

@@ -61,7 +61,7 @@ export function firstBrokenLink(
   let prevHash = anchor.hash;
   let expectedSeq = anchor.seq + 1;
   for (const entry of entries) {
-    if (entry.seq !== expectedSeq) return { seq: expectedSeq, reason: `entry ${expectedSeq} is missing` };
+    if (entry.seq !== expectedSeq) return { seq: expectedSeq, reason: "it is missing" };
     if (entry.prevHash !== prevHash)
       return { seq: entry.seq, reason: "does not link to the entry before it" };
     if (auditHash(prevHash, entry.seq, entry) !== entry.hash)

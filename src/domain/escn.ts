@@ -160,8 +160,15 @@ export function generateEscns(count: number, options: GenerateEscnOptions): Escn
   return out;
 }
 
+/**
+ * All the rules of {@link escnProblem} in one expression, to accept a valid ESCN at once (the public status
+ * parses one per request); the rule-by-rule checks run only to explain a refusal.
+ */
+const VALID_ESCN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-1[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9]{12}$/;
+
 /** The first broken rule, or undefined when `value` is an ESCN (in either case). */
 function escnProblem(value: unknown): string | undefined {
+  if (typeof value === "string" && VALID_ESCN.test(value)) return undefined;
   if (typeof value !== "string") {
     return `must be a string, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`;
   }

@@ -15,12 +15,17 @@ export const EVENT_TYPES = [
   "card.created",
   "card.updated",
   "card.deleted",
+  "consent.given",
+  "consent.withdrawn",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface DomainEvent {
   readonly type: EventType;
-  /** The ESCN for card events, the ESI for person and status events, the identifier for organisations. */
+  /**
+   * The ESCN for card events, the ESI for person, status and consent events, the identifier for
+   * organisations.
+   */
   readonly subject: string;
   /** Organisations entitled to see the event (tenant wall for delivery). */
   readonly audience: readonly string[];

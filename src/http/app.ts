@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { NotFoundError } from "../domain/errors.ts";
 import type { HttpOptions, HubServices } from "./hub-services.ts";
 import { installAuthentication } from "./plugins/authentication.ts";
+import { installDataMapEnforcement } from "./plugins/data-map-enforcement.ts";
 import { sendError, sendInternalError, toOpenEscError } from "./plugins/error-responses.ts";
 import { installMetrics } from "./plugins/metrics.ts";
 import { installOpenApi } from "./plugins/openapi.ts";
@@ -10,7 +11,10 @@ import { escRouterCardRoutes } from "./routes/esc-router-v2/card-routes.ts";
 import { escRouterPersonRoutes } from "./routes/esc-router-v2/person-routes.ts";
 import { escRouterPublicRoutes } from "./routes/esc-router-v2/public-routes.ts";
 import { healthRoutes } from "./routes/health-routes.ts";
+import { nativeAuditRoutes } from "./routes/v1/audit-routes.ts";
 import { nativeCardRoutes } from "./routes/v1/card-routes.ts";
+import { nativeConsentRoutes } from "./routes/v1/consent-routes.ts";
+import { nativeDataSubjectRightsRoutes } from "./routes/v1/data-subject-rights-routes.ts";
 import { nativeOrganisationRoutes } from "./routes/v1/organisation-routes.ts";
 import { nativePersonRoutes } from "./routes/v1/person-routes.ts";
 import { nativeStudentStatusRoutes } from "./routes/v1/student-status-routes.ts";
@@ -44,11 +48,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // Bodies are JSON only: without this, Fastify's built-in text/plain parser hands a string to the
   // schema (a 400 about the body's type) where the client needs to hear 415 about its content type.
   app.removeContentTypeParser("text/plain");
-  // Bodies are JSON or nothing: a text/plain body is a 415, not a string that fails validation later.
-  app.removeContentTypeParser("text/plain");
   const schemas = [...ESC_ROUTER_V2_SCHEMAS, ...NATIVE_SCHEMAS];
   for (const schema of schemas) app.addSchema(schema);
   installValidators(app, schemas);
+  // Every route registered from here on answers only the fields its purpose may see (docs/privacy.md).
+  installDataMapEnforcement(app, schemas);
 
   app.setErrorHandler((error, request, reply) => {
     const known = toOpenEscError(error);
@@ -66,7 +70,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   await installOpenApi(app, options.publicUrl);
   installAuthentication(app, options.services.tokens);
-  installMetrics(app);
+  installMetrics(app, () => options.services.cards.statusCacheStats());
 
   // Reads waiting in the audit trail's group commit are written before the store closes.
   app.addHook("onClose", async () => options.services.audit.flush());
@@ -86,6 +90,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       nativePersonRoutes(scope, deps);
       nativeStudentStatusRoutes(scope, deps);
       nativeCardRoutes(scope, deps);
+      nativeDataSubjectRightsRoutes(scope, deps);
+      nativeConsentRoutes(scope, deps);
+      nativeAuditRoutes(scope, deps);
     },
     { prefix: "/v1" },
   );

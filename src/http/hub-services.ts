@@ -1,8 +1,12 @@
 import type { Storage } from "../ports/storage.ts";
+import type { AuditLogService } from "../services/audit-log-service.ts";
 import type { AuditTrail } from "../services/audit-trail.ts";
 import type { CardService } from "../services/card-service.ts";
+import type { ConsentService } from "../services/consent-service.ts";
+import type { DataSubjectRightsService } from "../services/data-subject-rights-service.ts";
 import type { OrganisationService } from "../services/organisation-service.ts";
 import type { PersonService } from "../services/person-service.ts";
+import type { RetentionJob } from "../services/retention-job.ts";
 import type { StudentStatusService } from "../services/student-status-service.ts";
 import type { TokenService } from "../services/token-service.ts";
 
@@ -10,11 +14,18 @@ import type { TokenService } from "../services/token-service.ts";
 export interface HubServices {
   readonly storage: Storage;
   readonly audit: AuditTrail;
+  /** Reading the trail back: who did what to an organisation's students' data. */
+  readonly auditLog: AuditLogService;
   readonly tokens: TokenService;
   readonly organisations: OrganisationService;
   readonly persons: PersonService;
   readonly statuses: StudentStatusService;
   readonly cards: CardService;
+  /** Export and erasure of everything held about a person (rectification is `persons.update`). */
+  readonly dataSubjectRights: DataSubjectRightsService;
+  /** Not called by the edge: started and stopped by the process that serves it (`start-hub.ts`). */
+  readonly retention: RetentionJob;
+  readonly consents: ConsentService;
 }
 
 /** What the HTTP edge needs from the configuration. */

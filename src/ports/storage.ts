@@ -29,6 +29,12 @@ export interface Storage {
   close(): Promise<void>;
   /** Resolves when the store answers; rejects otherwise (readiness). */
   ping(): Promise<void>;
+  /**
+   * Makes erased data unrecoverable from the store's files: called after an erasure or a retention purge
+   * has committed, it drops whatever earlier copies of the changed data the store still keeps (a log,
+   * freed pages).
+   */
+  scrub(): Promise<void>;
   /** Reads outside a transaction; they see committed data only. */
   readonly read: Repositories;
   /** Runs `work` in one transaction: commit when it resolves, roll back when it throws. */
@@ -123,6 +129,8 @@ export interface PersonRepository {
   /** ESC-R listing: each person once, with `fullName` of the first visible link; sort keys: identifier, fullName, createdAt. */
   listPaged(query: PersonQuery, page: OffsetPage): Promise<Counted<Person>>;
   listAfter(query: PersonQuery, page: KeysetPage): Promise<Keyed<Person>>;
+  /** Persons no organisation is linked to and nothing (card, status) refers to: what retention removes. */
+  listUnlinked(limit: number): Promise<Person[]>;
 }
 
 export interface StatusQuery {
@@ -139,6 +147,8 @@ export interface StudentStatusRepository {
     expectedVersion: number | null,
   ): Promise<StudentStatus | undefined>;
   delete(personId: number, organisationId: string): Promise<void>;
+  /** Retention candidates: statuses in state `ended`, or whose `validUntil` is before `before`. */
+  listEndedCandidates(before: IsoDate, page: KeysetPage): Promise<Keyed<StudentStatus>>;
   listAfter(query: StatusQuery, page: KeysetPage): Promise<Keyed<StudentStatus>>;
 }
 
@@ -159,11 +169,20 @@ export interface PublicCardRecord {
   readonly issuerId: string;
   readonly issuerName: string;
   readonly issuerShowsDisplayName: boolean;
+  /** Whether the holder has given (and not withdrawn) consent to `display-name-publication`. */
+  readonly holderConsentsToDisplayName: boolean;
+  /** The holder's internal number: what the audit trail records when the answer discloses displayName. */
+  readonly personId: number;
 }
 
 export interface CardRepository {
   findByEscn(escn: Escn): Promise<Card | undefined>;
   findPublic(escn: Escn): Promise<PublicCardRecord | undefined>;
+  /**
+   * {@link findPublic} without a promise, for a store that answers at once (SQLite): the public status
+   * then reads and caches with nothing in between, and pays no promise per request.
+   */
+  findPublicNow?(escn: Escn): PublicCardRecord | undefined;
   insert(card: Omit<Card, "version">): Promise<Card>;
   /** Bulk path for loads of many cards in one transaction (connectors, fixtures). */
   insertMany(cards: readonly Omit<Card, "version">[]): Promise<number>;
@@ -171,6 +190,10 @@ export interface CardRepository {
   update(card: Card): Promise<Card | undefined>;
   delete(escn: Escn): Promise<void>;
   countForPerson(personId: number, issuerIds: readonly string[]): Promise<number>;
+  /** Every card of a person, whoever issued it (data-subject rights). */
+  listForPerson(personId: number): Promise<Card[]>;
+  /** Cards whose `expiresAt` is before `before`, oldest first (retention). */
+  listExpiredBefore(before: IsoDate, limit: number): Promise<Card[]>;
   listPaged(query: CardQuery, page: OffsetPage): Promise<Counted<Card>>;
   listAfter(query: CardQuery, page: KeysetPage): Promise<Keyed<Card>>;
 }
@@ -179,6 +202,23 @@ export interface OutboxRepository {
   append(events: readonly DomainEvent[]): Promise<void>;
   /** Events after a feed position, in commit order. */
   readAfter(position: number, limit: number): Promise<StoredEvent[]>;
+  /**
+   * Replaces an erased identifier in stored events by its pseudonym, wherever it is the subject or a data
+   * value (compared case-insensitively); returns how many events changed.
+   */
+  pseudonymise(targets: readonly Pseudonymisation[]): Promise<number>;
+}
+
+/** One identifier to pseudonymise in the outbox (see {@link OutboxRepository.pseudonymise}). */
+export interface Pseudonymisation {
+  /** The identifier's matching key, in lower case (an ESI's key). */
+  readonly key: string;
+  readonly pseudonym: string;
+  /**
+   * Only events whose whole audience is among these organisations (the data of the organisations that
+   * erased it); null for every event (nobody holds the identifier any more).
+   */
+  readonly audience: readonly string[] | null;
 }
 
 export interface ConsentRepository {
@@ -195,10 +235,27 @@ export interface ConsentRepository {
 export interface AuditQuery {
   /** Entries about these persons… */
   readonly personIds?: readonly number[];
-  /** …or about cards of these issuers (matched through the card's ESCN)… */
+  /** …or with these subjects (ESCNs, internal numbers)… */
   readonly subjects?: readonly string[];
-  /** …or made by this organisation. */
+  /** …or made by this organisation… */
   readonly organisationId?: string;
+  /**
+   * …or about persons linked to one of `organisationIds`, made by one of `madeBy` (the organisations that
+   * may act for those links: what another tenant did with its own link of a shared student stays hidden;
+   * card entries are matched by the next two fields only)…
+   */
+  readonly linkedPersons?: {
+    readonly organisationIds: readonly string[];
+    readonly madeBy: readonly string[];
+  };
+  /** …or about cards whose ESCN carries one of these issuers' PICs, by whoever made them (deleted cards too)… */
+  readonly cardsIssuedBy?: readonly string[];
+  /** …or about cards this card bureau processes. */
+  readonly cardsProcessedBy?: string;
+  /** Narrows all of the above to one person's trail (entries carrying this internal number)… */
+  readonly onlyPersonId?: number;
+  /** …and/or to one card's trail (its ESCN). */
+  readonly onlyCard?: string;
 }
 
 /**

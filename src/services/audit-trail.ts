@@ -1,4 +1,5 @@
 import type { AuditAction, AuditSubjectType, NewAuditEntry } from "../domain/audit-entry.ts";
+import type { Purpose } from "../domain/purpose.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { Repositories, Storage } from "../ports/storage.ts";
 import type { Principal } from "./principal.ts";
@@ -56,10 +57,18 @@ export class AuditTrail {
     await tx.audit.append(this.#entries(principal, action, subjects));
   }
 
-  /** Queues entries for reads; they are written within `flushAfterMs`. */
-  recordRead(principal: Principal | null, action: AuditAction, subjects: readonly AuditSubject[]): void {
+  /**
+   * Queues entries for reads; they are written within `flushAfterMs`. `purpose` is the principal's by
+   * default; an anonymous read (no principal) names its own, `public-verification` unless given.
+   */
+  recordRead(
+    principal: Principal | null,
+    action: AuditAction,
+    subjects: readonly AuditSubject[],
+    purpose?: Purpose,
+  ): void {
     if (subjects.length === 0) return;
-    this.#pending.push(...this.#entries(principal, action, subjects));
+    this.#pending.push(...this.#entries(principal, action, subjects, purpose));
     if (this.#pending.length >= this.#flushAtEntries) void this.flush();
     else this.#timer ??= setTimeout(() => void this.flush(), this.#flushAfterMs);
   }
@@ -74,11 +83,13 @@ export class AuditTrail {
     this.#pending = [];
     if (batch.length > 0) {
       this.#flushing = this.#flushing
+        // A failed batch must not stop the ones after it: each starts from a settled chain.
+        .catch(() => undefined)
         .then(() => this.#storage.transaction((tx) => tx.audit.append(batch)))
         .catch((error: unknown) => {
           // The store is unavailable: keep the entries and try again with the next batch.
           this.#pending.unshift(...batch);
-          this.#timer ??= setTimeout(() => void this.flush(), this.#flushAfterMs * 20);
+          this.#timer ??= setTimeout(() => void this.flush(), this.#flushAfterMs * 20).unref();
           throw error;
         });
     }
@@ -89,6 +100,7 @@ export class AuditTrail {
     principal: Principal | null,
     action: AuditAction,
     subjects: readonly AuditSubject[],
+    purpose?: Purpose,
   ): NewAuditEntry[] {
     const at = this.#clock.now().toISOString();
     return subjects.map((s) => ({
@@ -96,7 +108,7 @@ export class AuditTrail {
       organisationId: principal?.organisation.id ?? null,
       tokenId: principal?.tokenId ?? null,
       action,
-      purpose: principal?.purpose ?? "public-verification",
+      purpose: purpose ?? principal?.purpose ?? "public-verification",
       subjectType: s.type,
       subject: s.subject,
       personId: s.personId,

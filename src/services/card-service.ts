@@ -14,9 +14,18 @@ import type { DomainEvent } from "../domain/events.ts";
 import { type IsoDate, parseIsoDate } from "../domain/iso-date.ts";
 import { issuesCards, type Organisation } from "../domain/organisation.ts";
 import { parsePic } from "../domain/pic.ts";
-import type { CardQuery, Counted, Keyed, KeysetPage, OffsetPage, Repositories } from "../ports/storage.ts";
+import type {
+  CardQuery,
+  Counted,
+  Keyed,
+  KeysetPage,
+  OffsetPage,
+  PublicCardRecord,
+  Repositories,
+} from "../ports/storage.ts";
+import type { AuditSubject } from "./audit-trail.ts";
 import { mayActFor, type Principal, requireStudentDataHolder } from "./principal.ts";
-import type { PublicStatusCache } from "./public-status-cache.ts";
+import type { PublicStatusCache, StatusCacheStats } from "./public-status-cache.ts";
 import type { ServiceContext } from "./service-context.ts";
 import { today } from "./today.ts";
 
@@ -48,6 +57,8 @@ export interface CardDetails {
   readonly processor: Organisation | null;
   readonly holderName: string;
   readonly verdict: Verdict;
+  /** Whether the holder has consented to `status-sharing` (ESC-R's `hasOwnerAuthorization`). */
+  readonly holderAuthorisesSharing: boolean;
 }
 
 /** The public status view of ESC-R (no personal data unless the issuer shows displayName). */
@@ -112,6 +123,7 @@ export class CardService {
         updatedAt: now,
       });
       await tx.outbox.append([cardEvent("card.created", created, now)]);
+      await this.#ctx.audit.recordIn(tx, caller, "create", [cardSubject(created)]);
       return created;
     });
     this.#options.cache.invalidate(escn);
@@ -120,7 +132,9 @@ export class CardService {
 
   async get(caller: Principal, escnText: string): Promise<Card> {
     requireStudentDataHolder(caller, "cards:read");
-    return this.#findVisible(this.#ctx.storage.read, caller, parseEscn(escnText, "escn"));
+    const card = await this.#findVisible(this.#ctx.storage.read, caller, parseEscn(escnText, "escn"));
+    this.#ctx.audit.recordRead(caller, "read", [cardSubject(card)]);
+    return card;
   }
 
   /** ESC-R PUT: the whole write view; last writer wins, as in ESC-R, but every write is whole. */
@@ -150,7 +164,7 @@ export class CardService {
       const person = await this.#linkedPerson(tx, input.personIdentifier, issuerId);
       const inactiveReason: InactiveReason | null =
         fields.status === "ACTIVE" ? null : (current.inactiveReason ?? "unspecified");
-      return this.#save(tx, {
+      return this.#save(tx, caller, {
         ...current,
         ...fields,
         inactiveReason,
@@ -199,7 +213,14 @@ export class CardService {
         patch.displayName === undefined
           ? current.displayName
           : checkDisplayName(patch.displayName, "/displayName");
-      return this.#save(tx, { ...current, status, inactiveReason, expiresAt, displayName, updatedAt: now });
+      return this.#save(tx, caller, {
+        ...current,
+        status,
+        inactiveReason,
+        expiresAt,
+        displayName,
+        updatedAt: now,
+      });
     });
   }
 
@@ -211,18 +232,23 @@ export class CardService {
       const card = await this.#findVisible(tx, caller, escn);
       await tx.cards.delete(escn);
       await tx.outbox.append([cardEvent("card.deleted", card, now)]);
+      await this.#ctx.audit.recordIn(tx, caller, "delete", [cardSubject(card)]);
       return card;
     });
   }
 
   async listPaged(caller: Principal, page: OffsetPage): Promise<Counted<Card>> {
     requireStudentDataHolder(caller, "cards:read");
-    return this.#ctx.storage.read.cards.listPaged(this.#query(caller, null), page);
+    const result = await this.#ctx.storage.read.cards.listPaged(this.#query(caller, null), page);
+    this.#ctx.audit.recordRead(caller, "read", result.items.map(cardSubject));
+    return result;
   }
 
   async listAfter(caller: Principal, status: CardStatus | null, page: KeysetPage): Promise<Keyed<Card>> {
     requireStudentDataHolder(caller, "cards:read");
-    return this.#ctx.storage.read.cards.listAfter(this.#query(caller, status), page);
+    const result = await this.#ctx.storage.read.cards.listAfter(this.#query(caller, status), page);
+    this.#ctx.audit.recordRead(caller, "read", result.items.map(cardSubject));
+    return result;
   }
 
   /** Today in the hub's calendar, which decides EXPIRED. */
@@ -239,6 +265,10 @@ export class CardService {
       if (card.processorId !== null) ids.add(card.processorId);
     }
     const organisations = new Map((await read.organisations.findManyByIds([...ids])).map((o) => [o.id, o]));
+    const sharing = await read.consents.givenAmong(
+      [...new Set(cards.map((c) => c.personId))],
+      "status-sharing",
+    );
     const day = today(this.#ctx);
     return Promise.all(
       cards.map(async (card) => {
@@ -252,6 +282,7 @@ export class CardService {
           processor: card.processorId === null ? null : (organisations.get(card.processorId) ?? null),
           holderName: link?.fullName ?? "",
           verdict: cardVerdict(card, issuer, statuses, day),
+          holderAuthorisesSharing: sharing.has(card.personId),
         };
       }),
     );
@@ -259,19 +290,45 @@ export class CardService {
 
   /**
    * The public status as a JSON body, from the cache when possible. No token; no personal data unless the
-   * issuer has chosen to show `displayName`.
+   * issuer has chosen to show `displayName` and the holder consents to it (`display-name-publication`;
+   * `ConsentService` invalidates the holder's cards when that consent changes). An answer that shows it is recorded in the audit trail (no
+   * principal), cached or not; `shown: false` is for callers that only check that the card exists and
+   * show nothing of the answer (the QR code).
    */
-  async publicStatusJson(escnText: string): Promise<string> {
+  async publicStatusJson(escnText: string, shown = true): Promise<string> {
+    return this.publicStatus(escnText, shown);
+  }
+
+  /**
+   * {@link publicStatusJson} for the status route: without a promise when the store answers at once
+   * (SQLite), so that the store is read and the answer cached with nothing in between, and no promise is
+   * paid per request. Throws where {@link publicStatusJson} rejects.
+   */
+  publicStatus(escnText: string, shown = true): string | Promise<string> {
     const escn = parseEscn(escnText, "escn");
     const day = today(this.#ctx);
-    const cached = this.#options.cache.get(escn, day);
-    if (cached !== undefined) return cached;
+    const cached = this.#options.cache.lookup(escn, day);
+    if (cached !== undefined) {
+      if (shown) this.#auditDisclosure(escn, cached.disclosedPersonId);
+      return cached.body;
+    }
     const ticket = this.#options.cache.ticket();
-    const record = await this.#ctx.storage.read.cards.findPublic(escn);
+    const cards = this.#ctx.storage.read.cards;
+    if (cards.findPublicNow) return this.#publicBody(escn, day, shown, ticket, cards.findPublicNow(escn));
+    return cards.findPublic(escn).then((record) => this.#publicBody(escn, day, shown, ticket, record));
+  }
+
+  #publicBody(
+    escn: Escn,
+    day: IsoDate,
+    shown: boolean,
+    ticket: number,
+    record: PublicCardRecord | undefined,
+  ): string {
     if (!record) throw new NotFoundError("CARD_NOT_FOUND", "no card with this number");
     const view: PublicCardStatusView = {
       cardNumber: record.escn,
-      ...(record.issuerShowsDisplayName && record.displayName !== null
+      ...(record.issuerShowsDisplayName && record.holderConsentsToDisplayName && record.displayName !== null
         ? { displayName: record.displayName }
         : {}),
       issuedAt: record.issuedAt,
@@ -281,8 +338,25 @@ export class CardService {
       status: publicCardStatus(record, day),
     };
     const body = JSON.stringify(view);
-    this.#options.cache.set(escn, day, body, ticket);
+    const disclosedPersonId = view.displayName === undefined ? null : record.personId;
+    this.#options.cache.set(escn, day, body, ticket, disclosedPersonId);
+    if (shown) this.#auditDisclosure(escn, disclosedPersonId);
     return body;
+  }
+
+  /** Hits, misses and size of the public status cache (exposed at /metrics). */
+  statusCacheStats(): StatusCacheStats {
+    return this.#options.cache.stats;
+  }
+
+  #auditDisclosure(escn: Escn, personId: number | null): void {
+    if (personId === null) return;
+    this.#ctx.audit.recordRead(
+      null,
+      "read",
+      [{ type: "card", subject: escn, personId }],
+      "display-name-publication",
+    );
   }
 
   /** Fresh ESCNs for an issuer; anyone may ask (ESC-R serves this without a token), at most a documented number. */
@@ -325,10 +399,11 @@ export class CardService {
     }
   }
 
-  async #save(tx: Repositories, card: Card): Promise<Card> {
+  async #save(tx: Repositories, caller: Principal, card: Card): Promise<Card> {
     const saved = await tx.cards.update(card);
     if (!saved) throw new PreconditionFailedError();
     await tx.outbox.append([cardEvent("card.updated", saved, card.updatedAt)]);
+    await this.#ctx.audit.recordIn(tx, caller, "update", [cardSubject(saved)]);
     return saved;
   }
 
@@ -411,6 +486,11 @@ export class CardService {
       `no person with this ESI is linked to the issuer ${issuerId}`,
     );
   }
+}
+
+/** A card in the audit trail: by its ESCN, found again by its holder's internal number. */
+function cardSubject(card: Card): AuditSubject {
+  return { type: "card", subject: card.escn, personId: card.personId };
 }
 
 function parseCardStatus(value: string, field: string): CardStatus {

@@ -10,6 +10,8 @@ import { parseEsi } from "../domain/esi.ts";
 import type { DomainEvent } from "../domain/events.ts";
 import type { Person, PersonLink } from "../domain/person.ts";
 import type { Counted, Keyed, KeysetPage, OffsetPage, Repositories } from "../ports/storage.ts";
+import type { AuditSubject } from "./audit-trail.ts";
+import { erasedPseudonym } from "./person-removal.ts";
 import { mayActFor, type Principal, requireStudentDataHolder } from "./principal.ts";
 import type { ServiceContext } from "./service-context.ts";
 
@@ -78,6 +80,7 @@ export class PersonService {
       await tx.outbox.append(
         links.map((l) => personEvent("person.linked", person.esi, l.organisationId, now)),
       );
+      await this.#ctx.audit.recordIn(tx, caller, "create", [personSubject(person)]);
       return this.#visible(tx, caller, person);
     });
   }
@@ -86,7 +89,9 @@ export class PersonService {
     requireStudentDataHolder(caller, "persons:read");
     const tx = this.#ctx.storage.read;
     const person = await this.#findVisible(tx, caller, identifier);
-    return this.#visible(tx, caller, person);
+    const visible = await this.#visible(tx, caller, person);
+    this.#ctx.audit.recordRead(caller, "read", [personSubject(person)]);
+    return visible;
   }
 
   /** ESC-R PUT: replaces the caller's links named in the body; links of others are untouched. */
@@ -117,6 +122,7 @@ export class PersonService {
       }
       await tx.persons.touch(person.id, now);
       await tx.outbox.append(events);
+      await this.#ctx.audit.recordIn(tx, caller, "update", [personSubject(person)]);
       return this.#visible(tx, caller, person);
     });
   }
@@ -144,10 +150,21 @@ export class PersonService {
         await tx.statuses.delete(person.id, link.organisationId);
         await tx.persons.deleteLink(person.id, link.organisationId);
       }
-      if (mine.length === links.length) await tx.persons.delete(person.id);
+      if (mine.length === links.length) {
+        // The student's consents are theirs, not one institution's: they go with the person only.
+        await tx.consents.deleteForPerson(person.id);
+        await tx.persons.delete(person.id);
+      }
       await tx.outbox.append(
         mine.map((l) => personEvent("person.unlinked", person.esi, l.organisationId, now)),
       );
+      if (mine.length === links.length) {
+        // Nobody holds the person any more: the ESI must not outlive it in the event history.
+        await tx.outbox.pseudonymise([
+          { key: person.esiKey, pseudonym: erasedPseudonym(person.esiKey), audience: null },
+        ]);
+      }
+      await this.#ctx.audit.recordIn(tx, caller, "delete", [personSubject(person)]);
     });
   }
 
@@ -156,6 +173,7 @@ export class PersonService {
     const tx = this.#ctx.storage.read;
     const result = await tx.persons.listPaged({ organisationIds: caller.actingFor }, page);
     const items = await Promise.all(result.items.map((p) => this.#visible(tx, caller, p)));
+    this.#ctx.audit.recordRead(caller, "read", result.items.map(personSubject));
     return { items, total: result.total };
   }
 
@@ -164,6 +182,7 @@ export class PersonService {
     const tx = this.#ctx.storage.read;
     const result = await tx.persons.listAfter({ organisationIds: caller.actingFor }, page);
     const items = await Promise.all(result.items.map((p) => this.#visible(tx, caller, p)));
+    this.#ctx.audit.recordRead(caller, "read", result.items.map(personSubject));
     return { items, next: result.next };
   }
 
@@ -223,6 +242,11 @@ export class PersonService {
     if (issues.length > 0) throw new ValidationError(issues);
     return links;
   }
+}
+
+/** A person's data in the audit trail: by the hub's internal number, never by name or ESI. */
+function personSubject(person: Person): AuditSubject {
+  return { type: "person", subject: String(person.id), personId: person.id };
 }
 
 function optionalMatching(

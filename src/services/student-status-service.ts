@@ -7,6 +7,7 @@ import {
   type StudentStatusState,
 } from "../domain/student-status.ts";
 import type { Keyed, KeysetPage } from "../ports/storage.ts";
+import type { AuditSubject } from "./audit-trail.ts";
 import { mayActFor, type Principal, requireStudentDataHolder } from "./principal.ts";
 import type { ServiceContext } from "./service-context.ts";
 
@@ -32,6 +33,7 @@ export class StudentStatusService {
         "STUDENT_STATUS_NOT_FOUND",
         "no student status for this person at this organisation",
       );
+    this.#ctx.audit.recordRead(caller, "read", [statusSubject(status)]);
     return status;
   }
 
@@ -85,6 +87,9 @@ export class StudentStatusService {
         current?.version ?? null,
       );
       if (!saved) throw new PreconditionFailedError();
+      await this.#ctx.audit.recordIn(tx, caller, current === undefined ? "create" : "update", [
+        statusSubject(saved),
+      ]);
       await tx.outbox.append([
         {
           type: "student-status.changed",
@@ -108,7 +113,12 @@ export class StudentStatusService {
       filter.organisationId === null
         ? caller.actingFor
         : caller.actingFor.filter((id) => id === filter.organisationId);
-    return this.#ctx.storage.read.statuses.listAfter({ organisationIds, state: filter.state }, page);
+    const result = await this.#ctx.storage.read.statuses.listAfter(
+      { organisationIds, state: filter.state },
+      page,
+    );
+    this.#ctx.audit.recordRead(caller, "read", result.items.map(statusSubject));
+    return result;
   }
 
   async #find(organisationId: string, esiText: string): Promise<StudentStatus | undefined> {
@@ -116,4 +126,9 @@ export class StudentStatusService {
     const person = await this.#ctx.storage.read.persons.findByKey(esi.key);
     return person && this.#ctx.storage.read.statuses.find(person.id, organisationId);
   }
+}
+
+/** A student status in the audit trail: by the person's internal number (the organisation is the caller's). */
+function statusSubject(status: StudentStatus): AuditSubject {
+  return { type: "student-status", subject: String(status.personId), personId: status.personId };
 }

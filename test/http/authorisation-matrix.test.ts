@@ -101,7 +101,7 @@ interface Ctx {
   readonly tag: string;
   /** A search term that matches this test's first person (and its card) and nothing else. */
   readonly search: string;
-  /** A person linked to A, with an enrolled status at A and a card issued by A. */
+  /** A person linked to A, with an enrolled status at A, consent to credential issuance and a card issued by A. */
   readonly esi: string;
   /** A person linked to A, without a card (for deletion). */
   readonly bareEsi: string;
@@ -207,6 +207,7 @@ function tick(): void {
 
 const ENROLLED = { state: "enrolled", validFrom: "2026-09-01", validUntil: "2027-08-31" };
 const SUSPENDED = { state: "suspended", validFrom: "2026-09-01", validUntil: "2027-08-31" };
+const CONSENT = { wordingVersion: "2026-11" };
 
 async function fresh(): Promise<Ctx> {
   counter += 1;
@@ -217,6 +218,7 @@ async function fresh(): Promise<Ctx> {
   await must(201, call("owner", "POST", `${ESCR}/persons`, personPayload(esi, A)));
   await must(201, call("owner", "POST", `${ESCR}/persons`, personPayload(bareEsi, A)));
   await must(201, call("owner", "PUT", `/v1/student-statuses/${A}/${e(esi)}`, ENROLLED));
+  await must(201, call("owner", "PUT", `/v1/persons/${e(esi)}/consents/credential-issuance`, CONSENT));
   const card = await must(201, call("owner", "POST", `${ESCR}/cards`, cardPayload(esi, A)));
   const generated = await must(
     200,
@@ -261,6 +263,7 @@ async function snapshot(ctx: Ctx): Promise<string[]> {
     ["owner", `${ESCR}/persons/${e(ctx.bareEsi)}`],
     ["owner", `${ESCR}/persons/${e(ctx.newEsi)}`],
     ["owner", `/v1/persons/${e(ctx.esi)}`],
+    ["owner", `/v1/persons/${e(ctx.esi)}/consents`],
     ["other", `${ESCR}/persons/${e(ctx.esi)}`],
     ["unlistedBureau", `${ESCR}/persons/${e(ctx.esi)}`],
     ["owner", `${ESCR}/cards/${ctx.escn}`],
@@ -330,7 +333,8 @@ const checkOwnersCard: Check = (res, ctx) => {
   assert.equal(body.cardNumber, ctx.escn);
   assert.deepEqual(body.person, { identifier: ctx.esi, fullName: "Jeanne Exemple" });
   assert.equal(body.issuer.identifier, A);
-  assert.equal(body.hasOwnerAuthorization, true);
+  // The holder has not consented to sharing their card status with service providers.
+  assert.equal(body.hasOwnerAuthorization, false);
 };
 
 const PUBLIC_STATUS_FIELDS = [
@@ -767,6 +771,61 @@ const CASES: readonly RouteCase[] = [
       PERSON_NOT_FOUND,
     ),
   },
+  // ---- /v1 rights of the data subject: through the student's institution (card bureaus have no part in it)
+  {
+    route: "GET /v1/persons/:esi/export",
+    url: (ctx) => `/v1/persons/${e(ctx.esi)}/export`,
+    outcomes: ownerAndBureau(
+      ok(200, (res, ctx) => {
+        assert.match(String(res.headers["content-disposition"]), /^attachment;/);
+        const body = res.json();
+        assert.equal(body.format, "openesc-person-export/1");
+        assert.equal(body.exportedBy, A);
+        assert.equal(body.person.esi, ctx.esi);
+        assert.deepEqual(
+          body.links.map((l: { organisationId: string; fullName: string }) => [l.organisationId, l.fullName]),
+          [[A, "Jeanne Exemple"]],
+        );
+        assert.deepEqual(
+          body.studentStatuses.map((s: { state: string }) => s.state),
+          ["enrolled"],
+        );
+        assert.deepEqual(
+          body.cards.map((c: { escn: string }) => c.escn),
+          [ctx.escn],
+        );
+        const trail = body.auditTrail as { action: string; subject: string; organisationId: string }[];
+        assert.ok(
+          trail.some((t) => t.action === "create" && t.subject === ctx.escn && t.organisationId === A),
+        );
+        assert.equal(trail.at(-1)?.action, "export");
+      }),
+      PERSON_NOT_FOUND,
+      { bureau: FORBIDDEN, unlistedBureau: FORBIDDEN },
+    ),
+  },
+  {
+    route: "POST /v1/persons/:esi/erasure",
+    url: (ctx) => `/v1/persons/${e(ctx.esi)}/erasure`,
+    outcomes: ownerAndBureau(
+      ok(200, async (res, ctx) => {
+        assert.deepEqual(res.json(), {
+          cardsDeleted: 1,
+          statusesDeleted: 1,
+          linksDeleted: 1,
+          personDeleted: true,
+        });
+        await must(404, call("owner", "GET", `/v1/persons/${e(ctx.esi)}`));
+        await must(404, call("owner", "GET", `/v1/student-statuses/${A}/${e(ctx.esi)}`));
+        await must(404, call("owner", "GET", `${ESCR}/cards/${ctx.escn}`));
+        await must(404, publicStatus(ctx.escn));
+        // The other person of the owner is untouched.
+        await must(200, call("owner", "GET", `/v1/persons/${e(ctx.bareEsi)}`));
+      }),
+      PERSON_NOT_FOUND,
+      { bureau: FORBIDDEN, unlistedBureau: FORBIDDEN },
+    ),
+  },
   // ---- /v1 student statuses
   {
     route: "GET /v1/student-statuses",
@@ -892,6 +951,115 @@ const CASES: readonly RouteCase[] = [
         assert.equal((await publicStatus(ctx.escn)).json().status, "INACTIVE");
       }),
       CARD_NOT_FOUND,
+    ),
+  },
+  // ---- /v1 audit trail: for the organisations that hold student data, about their own students and cards
+  {
+    route: "GET /v1/audit",
+    url: () => "/v1/audit?limit=100",
+    outcomes: ownerAndBureau(
+      ok(200, (res) => assert.ok(res.json().items.length > 0)),
+      ok(200, async (res, ctx, caller) => {
+        const items = await allItems(res, caller, "/v1/audit?limit=100");
+        assert.ok(
+          items.every((x: { organisationId: string }) => x.organisationId === ORGANISATION_OF[caller]),
+        );
+        assert.ok(!items.some((x: { subject: string }) => x.subject === ctx.escn));
+      }),
+    ),
+  },
+  {
+    route: "GET /v1/audit",
+    variant: "(one student: esi)",
+    url: (ctx) => `/v1/audit?limit=100&esi=${e(ctx.esi)}`,
+    outcomes: ownerAndBureau(
+      ok(200, (res, ctx) => {
+        const items = res.json().items as { organisationId: string; action: string; subject: string }[];
+        assert.ok(items.every((x) => x.subject === ctx.escn || /^\d+$/.test(x.subject)));
+        assert.ok(
+          items.some((x) => x.subject === ctx.escn && x.action === "create" && x.organisationId === A),
+        );
+        assert.doesNotMatch(res.body, /personId|Jeanne|jeanne@example\.org/);
+      }),
+      PERSON_NOT_FOUND,
+    ),
+  },
+  {
+    route: "GET /v1/audit",
+    variant: "(one card: escn)",
+    url: (ctx) => `/v1/audit?limit=100&escn=${ctx.escn}`,
+    outcomes: ownerAndBureau(
+      ok(200, (res, ctx) => {
+        const items = res.json().items as { organisationId: string; action: string; subject: string }[];
+        assert.ok(items.every((x) => x.subject === ctx.escn));
+        assert.ok(items.some((x) => x.action === "create" && x.organisationId === A));
+      }),
+      CARD_NOT_FOUND,
+    ),
+  },
+  // ---- /v1 consents: recorded through the student's institution only (card bureaus have no part in it)
+  {
+    route: "GET /v1/consent-wordings",
+    public: true,
+    url: () => "/v1/consent-wordings",
+    outcomes: everyone(
+      ok(200, (res) => {
+        assert.deepEqual(
+          res
+            .json()
+            .items.map((w: { purpose: string }) => w.purpose)
+            .sort(),
+          ["credential-issuance", "display-name-publication", "status-sharing"],
+        );
+      }),
+    ),
+  },
+  {
+    route: "GET /v1/persons/:esi/consents",
+    url: (ctx) => `/v1/persons/${e(ctx.esi)}/consents`,
+    outcomes: ownerAndBureau(
+      ok(200, (res, ctx) => {
+        assert.deepEqual(
+          res
+            .json()
+            .items.map((c: { esi: string; purpose: string; state: string; recordedBy: string }) => [
+              c.esi,
+              c.purpose,
+              c.state,
+              c.recordedBy,
+            ]),
+          [[ctx.esi, "credential-issuance", "given", A]],
+        );
+      }),
+      PERSON_NOT_FOUND,
+      { bureau: FORBIDDEN, unlistedBureau: FORBIDDEN },
+    ),
+  },
+  {
+    route: "PUT /v1/persons/:esi/consents/:purpose",
+    url: (ctx) => `/v1/persons/${e(ctx.esi)}/consents/status-sharing`,
+    payload: () => CONSENT,
+    outcomes: ownerAndBureau(
+      ok(201, async (res, ctx) => {
+        assert.equal(res.json().state, "given");
+        const card = await must(200, call("owner", "GET", `${ESCR}/cards/${ctx.escn}`));
+        assert.equal(card.json().hasOwnerAuthorization, true);
+      }),
+      PERSON_NOT_FOUND,
+      { bureau: FORBIDDEN, unlistedBureau: FORBIDDEN },
+    ),
+  },
+  {
+    route: "DELETE /v1/persons/:esi/consents/:purpose",
+    url: (ctx) => `/v1/persons/${e(ctx.esi)}/consents/credential-issuance`,
+    outcomes: ownerAndBureau(
+      ok(200, async (res, ctx) => {
+        assert.equal(res.json().state, "withdrawn");
+        const reread = await must(200, call("owner", "GET", `/v1/persons/${e(ctx.esi)}/consents`));
+        assert.equal(reread.json().items[0].state, "withdrawn");
+      }),
+      PERSON_NOT_FOUND,
+      { bureau: FORBIDDEN, unlistedBureau: FORBIDDEN },
     ),
   },
 ];
@@ -1064,6 +1232,8 @@ describe("authorisation matrix: every route × every caller", () => {
         ["DELETE", `${ESCR}/cards/${ctx.escn}`, undefined],
         ["PATCH", `/v1/cards/${ctx.escn}`, { status: "INACTIVE" }],
         ["PUT", `/v1/student-statuses/${A}/${e(ctx.esi)}`, SUSPENDED],
+        ["PUT", `/v1/persons/${e(ctx.esi)}/consents/status-sharing`, CONSENT],
+        ["DELETE", `/v1/persons/${e(ctx.esi)}/consents/credential-issuance`, undefined],
         ["POST", `/v1/organisations/${A}/tokens`, { name: "escalation" }],
         ["GET", `/v1/organisations/${A}/tokens`, undefined],
         ["DELETE", `/v1/organisations/${A}/tokens/${ctx.tokenId}`, undefined],
@@ -1096,6 +1266,12 @@ describe("authorisation matrix: every route × every caller", () => {
 
     it("the public status shows displayName only once the issuer chooses to, and only the issuer or the operator chooses", async () => {
       const ctx = await fresh();
+      // The holder consents; what this test is about is the issuer's choice.
+      tick();
+      await must(
+        201,
+        call("owner", "PUT", `/v1/persons/${e(ctx.esi)}/consents/display-name-publication`, CONSENT),
+      );
       const shown = async () => (await must(200, publicStatus(ctx.escn))).json().displayName;
       const setShow = (caller: Caller, value: boolean) =>
         call(caller, "PATCH", `/v1/organisations/${A}`, { showDisplayName: value });

@@ -590,7 +590,8 @@ function conformance(): void {
         [card.cardStatusType.key, card.cardType.key, card.issuer.identifier, card.person.identifier],
         ["ACTIVE", "SMART_PASSIVE", UNIVERSITY.id, ESI],
       );
-      assert.equal(card.hasOwnerAuthorization, true);
+      // The holder has not consented to sharing their card status with service providers (docs/api.md).
+      assert.equal(card.hasOwnerAuthorization, false);
       assert.equal(card.person.fullName, "Jeanne Exemple-Martin");
 
       const withoutNumber = await call("create_1", 201, {

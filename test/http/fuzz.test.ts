@@ -167,6 +167,7 @@ const VALID_BODIES: Record<string, () => Record<string, unknown>> = {
     validFrom: "2026-09-01",
     validUntil: "2027-08-31",
   }),
+  "PUT /v1/persons/{esi}/consents/{purpose}": () => ({ wordingVersion: "2026-11" }),
   "PATCH /v1/cards/{escn}": () => ({
     status: "INACTIVE",
     inactiveReason: "lost",
@@ -699,6 +700,7 @@ describe("fuzz: every route, any input", () => {
       id: UNIVERSITY.id,
       organisationId: UNIVERSITY.id,
       tokenId: victimTokenId,
+      purpose: "status-sharing",
       rest: "index.html",
     })[name] ?? "x";
 

@@ -1104,6 +1104,16 @@ describe("native API /v1", () => {
       token = await hub.onboard(UNIVERSITY);
       await createPerson(hub, token, ESI, UNIVERSITY.id);
       escn = await createCard(hub, token, ESI, UNIVERSITY.id, { displayName: "Jeanne E." });
+      // The holder consents to their display name being shown; whether it is shown is then the issuer's choice.
+      ok(
+        await hub.request({
+          method: "PUT",
+          url: `/v1/persons/${ESI}/consents/display-name-publication`,
+          token,
+          payload: { wordingVersion: "2026-11" },
+        }),
+        201,
+      );
     });
     after(() => hub.close());
 

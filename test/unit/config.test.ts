@@ -46,6 +46,10 @@ describe("loadConfig defaults", () => {
     assert.equal(config.bodyLimit, 1_048_576);
     assert.equal(config.statusCacheSize, 200_000);
     assert.equal(config.timeZone, "UTC");
+    assert.equal(config.retentionDays, 730);
+    assert.equal(config.consentProofDays, 1095);
+    assert.equal(config.auditRetentionDays, 1095);
+    assert.equal(config.retentionIntervalMinutes, 60);
   });
 
   it("treats an empty variable like an absent one where a default exists", () => {
@@ -86,6 +90,10 @@ describe("loadConfig from the environment", () => {
       OPENESC_BODY_LIMIT: "2048",
       OPENESC_STATUS_CACHE_SIZE: "0",
       OPENESC_TIME_ZONE: "Europe/Brussels",
+      OPENESC_RETENTION_DAYS: "365",
+      OPENESC_CONSENT_PROOF_DAYS: "1826",
+      OPENESC_AUDIT_RETENTION_DAYS: "400",
+      OPENESC_RETENTION_INTERVAL_MINUTES: "15",
     });
     assert.deepEqual(
       { ...config },
@@ -102,6 +110,10 @@ describe("loadConfig from the environment", () => {
         bodyLimit: 2048,
         statusCacheSize: 0,
         timeZone: "Europe/Brussels",
+        retentionDays: 365,
+        consentProofDays: 1826,
+        auditRetentionDays: 400,
+        retentionIntervalMinutes: 15,
       },
     );
   });
@@ -179,6 +191,24 @@ describe("loadConfig rejects wrong values, naming the variable", () => {
     ["0 generated ESCNs", { OPENESC_MAX_GENERATED_ESCNS: "0" }, "OPENESC_MAX_GENERATED_ESCNS"],
     ["a body limit below 1 KiB", { OPENESC_BODY_LIMIT: "1023" }, "OPENESC_BODY_LIMIT"],
     ["a negative cache size", { OPENESC_STATUS_CACHE_SIZE: "-5" }, "OPENESC_STATUS_CACHE_SIZE"],
+    ["a retention period of 0 days", { OPENESC_RETENTION_DAYS: "0" }, "OPENESC_RETENTION_DAYS"],
+    ["a retention period in weeks", { OPENESC_RETENTION_DAYS: "104w" }, "OPENESC_RETENTION_DAYS"],
+    ["a consent proof period of 0 days", { OPENESC_CONSENT_PROOF_DAYS: "0" }, "OPENESC_CONSENT_PROOF_DAYS"],
+    [
+      "an audit retention above 100 years",
+      { OPENESC_AUDIT_RETENTION_DAYS: "36501" },
+      "OPENESC_AUDIT_RETENTION_DAYS",
+    ],
+    [
+      "a retention interval of 0 minutes",
+      { OPENESC_RETENTION_INTERVAL_MINUTES: "0" },
+      "OPENESC_RETENTION_INTERVAL_MINUTES",
+    ],
+    [
+      "a retention interval above a week",
+      { OPENESC_RETENTION_INTERVAL_MINUTES: "10081" },
+      "OPENESC_RETENTION_INTERVAL_MINUTES",
+    ],
   ];
   for (const [what, env, variable] of cases) {
     it(`${what} (${variable}=${Object.values(env)[0]})`, () => assertRejected(env, variable));

@@ -1,10 +1,15 @@
 import type { FastifyInstance } from "fastify";
-import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { StatusCacheStats } from "../../services/public-status-cache.ts";
 
-/** Prometheus metrics at `/metrics`: request durations per route and status, plus the process's own. */
-export function installMetrics(app: FastifyInstance): Registry {
+/**
+ * Prometheus metrics at `/metrics`: request durations per route and status, the public status cache's
+ * hits, misses and size (read when scraped, nothing per request), plus the process's own.
+ */
+export function installMetrics(app: FastifyInstance, statusCache?: () => StatusCacheStats): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "openesc_" });
+  if (statusCache) installStatusCacheMetrics(registry, statusCache);
   const duration = new Histogram({
     name: "openesc_http_request_duration_seconds",
     help: "HTTP request duration by route and status",
@@ -27,4 +32,41 @@ export function installMetrics(app: FastifyInstance): Registry {
     return registry.metrics();
   });
   return registry;
+}
+
+function installStatusCacheMetrics(registry: Registry, stats: () => StatusCacheStats): void {
+  new Counter({
+    name: "openesc_status_cache_hits_total",
+    help: "Public status answers served from memory",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats().hits);
+    },
+  });
+  new Counter({
+    name: "openesc_status_cache_misses_total",
+    help: "Public status answers read from the store",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats().misses);
+    },
+  });
+  new Gauge({
+    name: "openesc_status_cache_entries",
+    help: "Public status answers in memory",
+    registers: [registry],
+    collect() {
+      this.set(stats().entries);
+    },
+  });
+  new Gauge({
+    name: "openesc_status_cache_capacity",
+    help: "Most public status answers kept in memory (OPENESC_STATUS_CACHE_SIZE)",
+    registers: [registry],
+    collect() {
+      this.set(stats().capacity);
+    },
+  });
 }

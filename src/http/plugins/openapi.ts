@@ -37,6 +37,7 @@ export async function installOpenApi(app: FastifyInstance, publicUrl: string): P
         { name: "persons" },
         { name: "student statuses" },
         { name: "cards" },
+        { name: "consents" },
         { name: "operations" },
       ],
     },

@@ -1,6 +1,7 @@
 import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
 import type { FastifyInstance } from "fastify";
+import { DATA_KEYWORD } from "../schemas/data-annotation.ts";
 
 /**
  * Two validators, on purpose. Bodies are checked as sent: no type coercion ("12" stays a string and
@@ -20,6 +21,8 @@ export function installValidators(app: FastifyInstance, schemas: readonly object
     });
     (addFormats as unknown as (a: Ajv) => void)(ajv);
     ajv.addKeyword({ keyword: "example" });
+    // Names a response property's entry in the data map; an annotation, checked at start-up, not per request.
+    ajv.addKeyword({ keyword: DATA_KEYWORD, schemaType: "string" });
     for (const schema of schemas) ajv.addSchema(schema);
     return ajv;
   };

@@ -1,11 +1,12 @@
 import { type Static, Type } from "typebox";
+import { data } from "./data-annotation.ts";
 
 /**
  * The ESC Router V2 views, with the component names and fields of its published OpenAPI document, so
  * that the document we serve lines up with it and existing clients keep working. Write views accept and
  * ignore unknown fields, as the original does.
  */
-const ref = (id: string) => Type.Unsafe<unknown>({ $ref: `${id}#` });
+const ref = (id: string, options: object = {}) => Type.Unsafe<unknown>({ $ref: `${id}#`, ...options });
 
 export const CodeView = Type.Object(
   { key: Type.String({ example: "KEY" }), label: Type.String({ example: "Label" }) },
@@ -23,64 +24,82 @@ export const ApiErrorMessage = Type.Object(
   { $id: "ApiErrorMessage" },
 );
 
-export const AddressView = Type.Object({ country: Type.Optional(ref("CodeView")) }, { $id: "AddressView" });
+export const AddressView = Type.Object(
+  { country: Type.Optional(ref("CodeView", data("organisation.country"))) },
+  { $id: "AddressView" },
+);
 
 export const OrganisationLiteView = Type.Object(
   {
-    id: Type.Integer({ format: "int64" }),
+    id: Type.Integer({ format: "int64", ...data("organisation.seq") }),
     identifier: Type.String({
       description: "The identifier of the organisation (PIC/VAT)",
       example: "999888777",
+      ...data("organisation.id"),
     }),
-    identifierCode: ref("CodeView"),
-    name: Type.String({ example: "Université de Saint-Valentin" }),
-    fullLabel: Type.String({ description: "The identifier and the name of the organisation" }),
-    organisationType: ref("CodeView"),
-    status: ref("CodeView"),
-    schacHomeOrganization: Type.Optional(Type.String({ example: "univ-saint-valentin.fr" })),
-    website: Type.Optional(Type.String()),
-    mainColor: Type.Optional(Type.String()),
-    secondaryColor: Type.Optional(Type.String()),
-    contrastColor: Type.Optional(Type.String()),
-    address: Type.Optional(ref("AddressView")),
+    identifierCode: ref("CodeView", data("organisation.kind")),
+    name: Type.String({ example: "Université de Saint-Valentin", ...data("organisation.name") }),
+    fullLabel: Type.String({
+      description: "The identifier and the name of the organisation",
+      ...data("organisation.name"),
+    }),
+    organisationType: ref("CodeView", data("organisation.kind")),
+    status: ref("CodeView", data("organisation.status")),
+    schacHomeOrganization: Type.Optional(
+      Type.String({ example: "univ-saint-valentin.fr", ...data("organisation.schacHomeOrganisation") }),
+    ),
+    website: Type.Optional(Type.String(data("organisation.website"))),
+    mainColor: Type.Optional(Type.String(data("organisation.colours"))),
+    secondaryColor: Type.Optional(Type.String(data("organisation.colours"))),
+    contrastColor: Type.Optional(Type.String(data("organisation.colours"))),
+    address: Type.Optional(ref("AddressView", data("organisation.country"))),
   },
   { $id: "OrganisationLiteView" },
 );
 
 export const ContactPointView = Type.Object(
-  { email: Type.Optional(Type.String()) },
+  { email: Type.Optional(Type.String(data("personLink.email"))) },
   { $id: "ContactPointView" },
 );
 
 export const PersonOrganisationView = Type.Object(
   {
-    organisation: ref("OrganisationLiteView"),
-    academicLevel: Type.Optional(ref("CodeView")),
-    contactPoint: Type.Optional(ref("ContactPointView")),
-    fullName: Type.Optional(Type.String({ description: "The full name as this organisation knows it" })),
+    organisation: ref("OrganisationLiteView", data("personLink.organisation")),
+    academicLevel: Type.Optional(ref("CodeView", data("personLink.academicLevel"))),
+    contactPoint: Type.Optional(ref("ContactPointView", data("personLink.email"))),
+    fullName: Type.Optional(
+      Type.String({
+        description: "The full name as this organisation knows it",
+        ...data("personLink.fullName"),
+      }),
+    ),
   },
   { $id: "PersonOrganisationView" },
 );
 
 export const PersonView = Type.Object(
   {
-    identifier: Type.String({ example: "urn:schac:personalUniqueCode:int:esi:es:12345678X" }),
-    identifierCode: ref("CodeView"),
-    fullName: Type.String({ example: "John Smith" }),
+    identifier: Type.String({
+      example: "urn:schac:personalUniqueCode:int:esi:es:12345678X",
+      ...data("person.esi"),
+    }),
+    identifierCode: ref("CodeView", data("person.esi")),
+    fullName: Type.String({ example: "John Smith", ...data("personLink.fullName") }),
     organisationCount: Type.Integer({
       format: "int32",
       description: "Number of the caller's organisations linked to the person (never those of others)",
+      ...data("personLink.organisation"),
     }),
-    organisations: Type.Array(ref("PersonOrganisationView")),
+    organisations: Type.Array(ref("PersonOrganisationView"), data("personLink.organisation")),
   },
   { $id: "PersonView" },
 );
 
 export const PersonLiteView = Type.Object(
   {
-    identifier: Type.String(),
-    fullName: Type.String(),
-    organisations: Type.Optional(Type.Array(ref("PersonOrganisationView"))),
+    identifier: Type.String(data("person.esi")),
+    fullName: Type.String(data("personLink.fullName")),
+    organisations: Type.Optional(Type.Array(ref("PersonOrganisationView"), data("personLink.organisation"))),
   },
   { $id: "PersonLiteView" },
 );
@@ -143,20 +162,25 @@ export const CardUpdateView = Type.Object(
 export type CardUpdateViewBody = Static<typeof CardUpdateView>;
 
 const cardViewProperties = {
-  cardNumber: Type.String({ example: "3e506370-826a-103d-bf76-001999888777" }),
-  displayName: Type.Optional(Type.String()),
-  issuedAt: Type.String(),
-  expiresAt: Type.String(),
+  cardNumber: Type.String({ example: "3e506370-826a-103d-bf76-001999888777", ...data("card.escn") }),
+  displayName: Type.Optional(Type.String(data("card.displayName"))),
+  issuedAt: Type.String(data("card.issuedAt")),
+  expiresAt: Type.String(data("card.expiresAt")),
   hasOwnerAuthorization: Type.Boolean({
+    ...data("card.hasOwnerAuthorization"),
     description: "Whether the caller's organisation acts for the card's issuer",
   }),
-  issuer: ref("OrganisationLiteView"),
-  processor: Type.Optional(ref("OrganisationLiteView")),
-  person: ref("PersonLiteView"),
+  issuer: ref("OrganisationLiteView", data("card.issuer")),
+  processor: Type.Optional(ref("OrganisationLiteView", data("card.processor"))),
+  person: ref("PersonLiteView", data("card.holder")),
 };
 
 export const CardView = Type.Object(
-  { ...cardViewProperties, cardStatusType: ref("CodeView"), cardType: ref("CodeView") },
+  {
+    ...cardViewProperties,
+    cardStatusType: ref("CodeView", data("card.publicStatus")),
+    cardType: ref("CodeView", data("card.cardType")),
+  },
   { $id: "CardView" },
 );
 
@@ -164,13 +188,23 @@ export const CardLiteView = Type.Object(cardViewProperties, { $id: "CardLiteView
 
 export const CardStatusView = Type.Object(
   {
-    cardNumber: Type.String(),
-    displayName: Type.Optional(Type.String({ description: "Only when the issuer has chosen to show it" })),
-    issuedAt: Type.String(),
-    expiresAt: Type.String(),
-    issuerIdentifier: Type.String(),
-    issuerName: Type.String(),
-    status: Type.String({ description: "ACTIVE, INACTIVE or EXPIRED", example: "ACTIVE" }),
+    cardNumber: Type.String(data("card.escn")),
+    displayName: Type.Optional(
+      Type.String({
+        description:
+          "Only when the issuer shows display names and the holder consented (display-name-publication)",
+        ...data("card.displayName"),
+      }),
+    ),
+    issuedAt: Type.String(data("card.issuedAt")),
+    expiresAt: Type.String(data("card.expiresAt")),
+    issuerIdentifier: Type.String(data("card.issuer")),
+    issuerName: Type.String(data("organisation.name")),
+    status: Type.String({
+      description: "ACTIVE, INACTIVE or EXPIRED",
+      example: "ACTIVE",
+      ...data("card.publicStatus"),
+    }),
   },
   { $id: "CardStatusView" },
 );

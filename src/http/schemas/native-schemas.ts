@@ -1,19 +1,28 @@
 import { type Static, Type } from "typebox";
 import { SCOPES } from "../../domain/api-token.ts";
+import { AUDIT_ACTIONS, AUDIT_SUBJECTS } from "../../domain/audit-entry.ts";
 import { INACTIVE_REASONS } from "../../domain/card.ts";
 import { CARD_TYPES } from "../../domain/card-type.ts";
 import { ORGANISATION_KINDS } from "../../domain/organisation.ts";
+import { CONSENT_PURPOSES, PURPOSE_NAMES } from "../../domain/purpose.ts";
 import { STUDENT_STATUS_STATES } from "../../domain/student-status.ts";
+import { data } from "./data-annotation.ts";
 
 /**
  * Schemas of the native API (`/v1`). Unlike the ESC-R compatible part, every request object here
  * rejects unknown fields: a typo is an error, not a silently ignored field.
  */
-const ref = (id: string) => Type.Unsafe<unknown>({ $ref: `${id}#` });
+const ref = (id: string, options: object = {}) => Type.Unsafe<unknown>({ $ref: `${id}#`, ...options });
 const strict = { additionalProperties: false } as const;
-const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
-const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
+const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(
+  schema: T,
+  options: Record<string, unknown> = {},
+) => Type.Union([schema, Type.Null()], options);
+const literals = (values: readonly string[], options: Record<string, unknown> = {}) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    options,
+  );
 
 export const Problem = Type.Object(
   {
@@ -85,27 +94,27 @@ export type NewOrganisationBody = Static<typeof NewOrganisation>;
 export const OrganisationPatch = Type.Object(profileProperties, { $id: "OrganisationPatch", ...strict });
 export type OrganisationPatchBody = Static<typeof OrganisationPatch>;
 
+const colour = () => nullable(Type.String(), data("organisation.colours"));
+
 export const Organisation = Type.Object(
   {
-    id: Type.String(),
-    kind: literals(ORGANISATION_KINDS),
-    name: Type.String(),
-    country: nullable(Type.String()),
-    schacHomeOrganisation: nullable(Type.String()),
-    erasmusCode: nullable(Type.String()),
-    website: nullable(Type.String()),
-    colours: Type.Object({
-      main: nullable(Type.String()),
-      secondary: nullable(Type.String()),
-      contrast: nullable(Type.String()),
-      qr: nullable(Type.String()),
-    }),
-    showDisplayName: Type.Boolean(),
-    serves: Type.Array(Type.String()),
-    processors: Type.Array(Type.String()),
-    createdAt: Type.String({ format: "date-time" }),
-    updatedAt: Type.String({ format: "date-time" }),
-    version: Type.Integer(),
+    id: Type.String(data("organisation.id")),
+    kind: literals(ORGANISATION_KINDS, data("organisation.kind")),
+    name: Type.String(data("organisation.name")),
+    country: nullable(Type.String(), data("organisation.country")),
+    schacHomeOrganisation: nullable(Type.String(), data("organisation.schacHomeOrganisation")),
+    erasmusCode: nullable(Type.String(), data("organisation.erasmusCode")),
+    website: nullable(Type.String(), data("organisation.website")),
+    colours: Type.Object(
+      { main: colour(), secondary: colour(), contrast: colour(), qr: colour() },
+      data("organisation.colours"),
+    ),
+    showDisplayName: Type.Boolean(data("organisation.showDisplayName")),
+    serves: Type.Array(Type.String(), data("organisation.serves")),
+    processors: Type.Array(Type.String(), data("organisation.processors")),
+    createdAt: Type.String({ format: "date-time", ...data("organisation.timestamps") }),
+    updatedAt: Type.String({ format: "date-time", ...data("organisation.timestamps") }),
+    version: Type.Integer(data("organisation.version")),
   },
   { $id: "Organisation" },
 );
@@ -121,19 +130,22 @@ export const NewToken = Type.Object(
 export type NewTokenBody = Static<typeof NewToken>;
 
 const tokenProperties = {
-  id: Type.String({ format: "uuid" }),
-  organisationId: Type.String(),
-  name: Type.String(),
-  scopes: Type.Array(Type.String()),
-  createdAt: Type.String({ format: "date-time" }),
-  expiresAt: nullable(Type.String({ format: "date-time" })),
-  revokedAt: nullable(Type.String({ format: "date-time" })),
+  id: Type.String({ format: "uuid", ...data("token.id") }),
+  organisationId: Type.String(data("token.organisation")),
+  name: Type.String(data("token.name")),
+  scopes: Type.Array(Type.String(), data("token.scopes")),
+  createdAt: Type.String({ format: "date-time", ...data("token.lifetime") }),
+  expiresAt: nullable(Type.String({ format: "date-time" }), data("token.lifetime")),
+  revokedAt: nullable(Type.String({ format: "date-time" }), data("token.lifetime")),
 };
 
 export const ApiToken = Type.Object(tokenProperties, { $id: "ApiToken" });
 
 export const IssuedToken = Type.Object(
-  { ...tokenProperties, token: Type.String({ description: "The secret, shown this once only" }) },
+  {
+    ...tokenProperties,
+    token: Type.String({ description: "The secret, shown this once only", ...data("token.secret") }),
+  },
   { $id: "IssuedToken" },
 );
 
@@ -151,55 +163,55 @@ export type StudentStatusInputBody = Static<typeof StudentStatusInput>;
 
 export const StudentStatus = Type.Object(
   {
-    esi: Type.String(),
-    organisationId: Type.String(),
-    state: literals(STUDENT_STATUS_STATES),
-    validFrom: Type.String(),
-    validUntil: nullable(Type.String()),
-    createdAt: Type.String({ format: "date-time" }),
-    updatedAt: Type.String({ format: "date-time" }),
-    version: Type.Integer(),
+    esi: Type.String(data("person.esi")),
+    organisationId: Type.String(data("studentStatus.organisation")),
+    state: literals(STUDENT_STATUS_STATES, data("studentStatus.state")),
+    validFrom: Type.String(data("studentStatus.validFrom")),
+    validUntil: nullable(Type.String(), data("studentStatus.validUntil")),
+    createdAt: Type.String({ format: "date-time", ...data("studentStatus.timestamps") }),
+    updatedAt: Type.String({ format: "date-time", ...data("studentStatus.timestamps") }),
+    version: Type.Integer(data("studentStatus.version")),
   },
   { $id: "StudentStatus" },
 );
 
 export const PersonLink = Type.Object(
   {
-    organisationId: Type.String(),
-    fullName: Type.String(),
-    academicLevel: nullable(Type.String()),
-    email: nullable(Type.String()),
+    organisationId: Type.String(data("personLink.organisation")),
+    fullName: Type.String(data("personLink.fullName")),
+    academicLevel: nullable(Type.String(), data("personLink.academicLevel")),
+    email: nullable(Type.String(), data("personLink.email")),
   },
   { $id: "PersonLink" },
 );
 
 export const Person = Type.Object(
   {
-    esi: Type.String(),
-    links: Type.Array(ref("PersonLink")),
-    createdAt: Type.String({ format: "date-time" }),
-    updatedAt: Type.String({ format: "date-time" }),
+    esi: Type.String(data("person.esi")),
+    links: Type.Array(ref("PersonLink"), data("personLink.organisation")),
+    createdAt: Type.String({ format: "date-time", ...data("personLink.timestamps") }),
+    updatedAt: Type.String({ format: "date-time", ...data("personLink.timestamps") }),
   },
   { $id: "Person" },
 );
 
 export const Card = Type.Object(
   {
-    escn: Type.String(),
-    esi: Type.String(),
-    issuerId: Type.String(),
-    processorId: nullable(Type.String()),
-    cardType: literals(CARD_TYPES),
-    status: literals(["ACTIVE", "INACTIVE"]),
-    inactiveReason: nullable(literals(INACTIVE_REASONS)),
-    publicStatus: literals(["ACTIVE", "INACTIVE", "EXPIRED"]),
-    verdict: literals(["valid", "suspended", "invalid"]),
-    issuedAt: Type.String(),
-    expiresAt: Type.String(),
-    displayName: nullable(Type.String()),
-    createdAt: Type.String({ format: "date-time" }),
-    updatedAt: Type.String({ format: "date-time" }),
-    version: Type.Integer(),
+    escn: Type.String(data("card.escn")),
+    esi: Type.String(data("person.esi")),
+    issuerId: Type.String(data("card.issuer")),
+    processorId: nullable(Type.String(), data("card.processor")),
+    cardType: literals(CARD_TYPES, data("card.cardType")),
+    status: literals(["ACTIVE", "INACTIVE"], data("card.status")),
+    inactiveReason: nullable(literals(INACTIVE_REASONS), data("card.inactiveReason")),
+    publicStatus: literals(["ACTIVE", "INACTIVE", "EXPIRED"], data("card.publicStatus")),
+    verdict: literals(["valid", "suspended", "invalid"], data("card.verdict")),
+    issuedAt: Type.String(data("card.issuedAt")),
+    expiresAt: Type.String(data("card.expiresAt")),
+    displayName: nullable(Type.String(), data("card.displayName")),
+    createdAt: Type.String({ format: "date-time", ...data("card.timestamps") }),
+    updatedAt: Type.String({ format: "date-time", ...data("card.timestamps") }),
+    version: Type.Integer(data("card.version")),
   },
   { $id: "Card" },
 );
@@ -217,11 +229,97 @@ export type CardPatchBody = Static<typeof CardPatch>;
 
 export const Me = Type.Object(
   {
-    organisation: ref("Organisation"),
-    scopes: Type.Array(Type.String()),
-    actingFor: Type.Array(Type.String()),
+    organisation: ref("Organisation", data("token.organisation")),
+    scopes: Type.Array(Type.String(), data("token.scopes")),
+    actingFor: Type.Array(Type.String(), data("organisation.processors")),
   },
   { $id: "Me" },
+);
+
+export const ConsentInput = Type.Object(
+  {
+    wordingVersion: Type.String({
+      minLength: 1,
+      maxLength: 32,
+      description: "The version of the wording the student was shown (GET /v1/consent-wordings)",
+      example: "2026-11",
+    }),
+  },
+  { $id: "ConsentInput", ...strict },
+);
+export type ConsentInputBody = Static<typeof ConsentInput>;
+
+export const Consent = Type.Object(
+  {
+    esi: Type.String(data("person.esi")),
+    purpose: literals(CONSENT_PURPOSES, data("consent.purpose")),
+    state: literals(["given", "withdrawn"], data("consent.state")),
+    wordingVersion: Type.String({
+      description: "The wording the student agreed to",
+      ...data("consent.wordingVersion"),
+    }),
+    recordedBy: nullable(
+      Type.String({
+        description:
+          "The organisation through which the consent was last given or withdrawn, when it is the caller's own; null when another of the student's institutions recorded it",
+      }),
+      data("consent.recordedBy"),
+    ),
+    givenAt: Type.String({ format: "date-time", ...data("consent.givenAt") }),
+    withdrawnAt: nullable(Type.String({ format: "date-time" }), data("consent.withdrawnAt")),
+    updatedAt: Type.String({ format: "date-time", ...data("consent.updatedAt") }),
+  },
+  { $id: "Consent", description: "A student's consent to one purpose whose lawful basis is consent" },
+);
+
+export const ConsentWording = Type.Object(
+  {
+    purpose: literals(CONSENT_PURPOSES, data("consentWording.text")),
+    description: Type.String(data("consentWording.text")),
+    current: Type.String({
+      description: "The version institutions should show now",
+      ...data("consentWording.text"),
+    }),
+    versions: Type.Array(
+      Type.Object({
+        version: Type.String({ example: "2026-11", ...data("consentWording.text") }),
+        publishedAt: Type.String({ description: "yyyy-MM-dd", ...data("consentWording.text") }),
+        text: Type.String({
+          description: "What the student is shown, in English",
+          ...data("consentWording.text"),
+        }),
+      }),
+      {
+        description: "Every version published, oldest first; old versions stay known",
+        ...data("consentWording.text"),
+      },
+    ),
+  },
+  { $id: "ConsentWording", description: "The wordings of the consent to one purpose" },
+);
+
+export const AuditEntry = Type.Object(
+  {
+    seq: Type.Integer({ description: "Position in the hub-wide chain", ...data("audit.seq") }),
+    at: Type.String({ format: "date-time", ...data("audit.at") }),
+    organisationId: nullable(
+      Type.String({ description: "The organisation that read or changed the data; null for anonymous" }),
+      data("audit.organisation"),
+    ),
+    tokenId: nullable(
+      Type.String({ description: "Which of its tokens; null for anonymous" }),
+      data("audit.token"),
+    ),
+    action: literals(AUDIT_ACTIONS, data("audit.action")),
+    purpose: literals(PURPOSE_NAMES, data("audit.purpose")),
+    subjectType: literals(AUDIT_SUBJECTS, data("audit.subjectType")),
+    subject: Type.String({
+      description: "The card's ESCN, or the hub's internal number of the person the data is about",
+      ...data("audit.subject"),
+    }),
+    hash: Type.String({ description: "The entry's chain hash (SHA-256, hex)", ...data("audit.chain") }),
+  },
+  { $id: "AuditEntry", description: "Who read or changed which personal data, when and why" },
 );
 
 export const listOf = (item: string) =>
@@ -256,6 +354,10 @@ export const NATIVE_SCHEMAS = [
   Card,
   CardPatch,
   Me,
+  ConsentInput,
+  Consent,
+  ConsentWording,
+  AuditEntry,
 ];
 
 export const nativeRef = ref;

@@ -5,7 +5,6 @@ import type { IsoDate } from "../../domain/iso-date.ts";
 import { identifierTypeOf, type Organisation, type OrganisationKind } from "../../domain/organisation.ts";
 import type { CardDetails } from "../../services/card-service.ts";
 import type { VisiblePerson } from "../../services/person-service.ts";
-import { mayActFor, type Principal } from "../../services/principal.ts";
 
 /** Mappings from the domain to the ESC Router V2 read views (nested objects, `{key, label}` enumerations). */
 const code = (key: string, label: string) => ({ key, label });
@@ -75,7 +74,7 @@ export function personLiteView(visible: VisiblePerson, organisations: ReadonlyMa
   return { identifier, fullName, organisations: links };
 }
 
-export function cardView(details: CardDetails, caller: Principal, day: IsoDate) {
+export function cardView(details: CardDetails, day: IsoDate) {
   const { card } = details;
   const status = publicCardStatus(card, day);
   return {
@@ -85,14 +84,16 @@ export function cardView(details: CardDetails, caller: Principal, day: IsoDate) 
     ...(card.displayName !== null ? { displayName: card.displayName } : {}),
     issuedAt: card.issuedAt,
     expiresAt: card.expiresAt,
-    hasOwnerAuthorization: mayActFor(caller, card.issuerId),
+    // ESC-R: "is the user's organisation authorized with the card"; here: the holder consents to sharing
+    // their card status with service providers (docs/api.md).
+    hasOwnerAuthorization: details.holderAuthorisesSharing,
     issuer: organisationLiteView(details.issuer),
     ...(details.processor ? { processor: organisationLiteView(details.processor) } : {}),
     person: { identifier: card.esi, fullName: details.holderName },
   };
 }
 
-export function cardLiteView(details: CardDetails, caller: Principal, day: IsoDate) {
-  const { cardStatusType: _status, cardType: _type, ...lite } = cardView(details, caller, day);
+export function cardLiteView(details: CardDetails, day: IsoDate) {
+  const { cardStatusType: _status, cardType: _type, ...lite } = cardView(details, day);
   return lite;
 }

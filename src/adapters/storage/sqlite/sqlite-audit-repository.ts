@@ -91,9 +91,39 @@ export class SqliteAuditRepository implements AuditRepository {
       parts.push("organisation_id = ?");
       params.push(query.organisationId);
     }
+    const linked = query.linkedPersons;
+    if (linked && linked.organisationIds.length > 0 && linked.madeBy.length > 0) {
+      // Correlated, so that a page stops scanning as soon as it is full, however many students are linked.
+      parts.push(
+        `(subject_type <> 'card' AND organisation_id IN (${placeholders(linked.madeBy.length)})
+          AND EXISTS (SELECT 1 FROM person_links l WHERE l.person_id = audit_log.person_id
+            AND l.organisation_id IN (${placeholders(linked.organisationIds.length)})))`,
+      );
+      params.push(...linked.madeBy, ...linked.organisationIds);
+    }
+    if (query.cardsIssuedBy && query.cardsIssuedBy.length > 0) {
+      // The last nine digits of an ESCN are its issuer's PIC, and a card never changes issuer.
+      parts.push(
+        `(subject_type = 'card' AND substr(subject, -9) IN (${placeholders(query.cardsIssuedBy.length)}))`,
+      );
+      params.push(...query.cardsIssuedBy);
+    }
+    if (query.cardsProcessedBy !== undefined) {
+      parts.push("(subject_type = 'card' AND subject IN (SELECT escn FROM cards WHERE processor_id = ?))");
+      params.push(query.cardsProcessedBy);
+    }
     if (parts.length === 0) return { items: [], next: null };
+    const narrow: string[] = [];
+    if (query.onlyPersonId !== undefined) {
+      narrow.push("AND person_id = ?");
+      params.push(query.onlyPersonId);
+    }
+    if (query.onlyCard !== undefined) {
+      narrow.push("AND subject_type = 'card' AND subject = ?");
+      params.push(query.onlyCard);
+    }
     const rows = this.#db.all<AuditRow>(
-      `SELECT * FROM audit_log WHERE seq > ? AND (${parts.join(" OR ")}) ORDER BY seq LIMIT ?`,
+      `SELECT * FROM audit_log WHERE seq > ? AND (${parts.join(" OR ")}) ${narrow.join(" ")} ORDER BY seq LIMIT ?`,
       page.after,
       ...params,
       page.limit + 1,

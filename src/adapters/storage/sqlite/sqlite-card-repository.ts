@@ -1,3 +1,4 @@
+import type BetterSqlite3 from "better-sqlite3";
 import type { Card, CardStatus, InactiveReason } from "../../../domain/card.ts";
 import type { CardType } from "../../../domain/card-type.ts";
 import type { Escn } from "../../../domain/escn.ts";
@@ -37,8 +38,15 @@ const SELECT = `SELECT c.id, c.escn, c.person_id, p.esi, c.issuer_id, c.processo
   c.inactive_reason, c.issued_at, c.expires_at, c.display_name, c.chip_uid, c.created_at, c.updated_at, c.version
   FROM cards c JOIN persons p ON p.id = c.person_id`;
 
-const PUBLIC_SQL = `SELECT c.escn, c.status, c.issued_at, c.expires_at, c.display_name, c.issuer_id,
-  o.name AS issuer_name, o.show_display_name FROM cards c JOIN organisations o ON o.id = c.issuer_id WHERE c.escn = ?`;
+/**
+ * The public status in one statement: the card, its issuer, and whether its holder consents to the display
+ * name being shown (a primary-key lookup in `consents`).
+ */
+const PUBLIC_SQL = `SELECT c.escn, c.status, c.issued_at, c.expires_at, c.display_name, c.issuer_id, c.person_id,
+  o.name AS issuer_name, o.show_display_name, k.person_id IS NOT NULL AS display_name_consent
+  FROM cards c JOIN organisations o ON o.id = c.issuer_id
+  LEFT JOIN consents k ON k.person_id = c.person_id AND k.purpose = 'display-name-publication' AND k.state = 'given'
+  WHERE c.escn = ?`;
 
 const INSERT_SQL = `INSERT INTO cards (escn, person_id, issuer_id, processor_id, card_type, status, inactive_reason,
   issued_at, expires_at, display_name, chip_uid, created_at, updated_at, version)
@@ -88,8 +96,41 @@ function insertParams(card: Omit<Card, "version">): unknown[] {
   ];
 }
 
+/** The columns {@link SqliteCardRepository.findPublicNow} reads from {@link PUBLIC_SQL}, by name. */
+const PUBLIC_COLUMNS = [
+  "escn",
+  "status",
+  "issued_at",
+  "expires_at",
+  "display_name",
+  "issuer_id",
+  "person_id",
+  "issuer_name",
+  "show_display_name",
+  "display_name_consent",
+] as const;
+
+/** A statement of its own that answers rows as arrays, with the position of each named column. */
+interface RawQuery<C extends string> {
+  readonly statement: BetterSqlite3.Statement;
+  readonly at: Readonly<Record<C, number>>;
+}
+
+function rawQuery<C extends string>(db: SqliteConnection, sql: string, columns: readonly C[]): RawQuery<C> {
+  const statement = db.raw.prepare(sql).raw(true);
+  const names = statement.columns().map((column) => column.name);
+  const at = {} as Record<C, number>;
+  for (const column of columns) {
+    const index = names.indexOf(column);
+    if (index < 0) throw new TypeError(`the query has no column ${column}: ${sql}`);
+    at[column] = index;
+  }
+  return { statement, at };
+}
+
 export class SqliteCardRepository implements CardRepository {
   readonly #db: SqliteConnection;
+  #publicQuery: RawQuery<(typeof PUBLIC_COLUMNS)[number]> | undefined;
 
   constructor(db: SqliteConnection) {
     this.#db = db;
@@ -106,26 +147,22 @@ export class SqliteCardRepository implements CardRepository {
 
   /** The hot path without a promise, for callers that can stay synchronous. */
   findPublicNow(escn: Escn): PublicCardRecord | undefined {
-    const row = this.#db.get<{
-      escn: string;
-      status: CardStatus;
-      issued_at: string;
-      expires_at: string;
-      display_name: string | null;
-      issuer_id: string;
-      issuer_name: string;
-      show_display_name: number;
-    }>(PUBLIC_SQL, escn);
+    // Rows as arrays: building an object with ten named fields per lookup costs more than the lookup's B-tree work.
+    this.#publicQuery ??= rawQuery(this.#db, PUBLIC_SQL, PUBLIC_COLUMNS);
+    const { statement, at } = this.#publicQuery;
+    const row = statement.get(escn) as unknown[] | undefined;
     if (!row) return undefined;
     return {
-      escn: row.escn as Escn,
-      status: row.status,
-      issuedAt: row.issued_at as IsoDate,
-      expiresAt: row.expires_at as IsoDate,
-      displayName: row.display_name,
-      issuerId: row.issuer_id,
-      issuerName: row.issuer_name,
-      issuerShowsDisplayName: row.show_display_name === 1,
+      escn: row[at.escn] as Escn,
+      status: row[at.status] as CardStatus,
+      issuedAt: row[at.issued_at] as IsoDate,
+      expiresAt: row[at.expires_at] as IsoDate,
+      displayName: row[at.display_name] as string | null,
+      issuerId: row[at.issuer_id] as string,
+      issuerName: row[at.issuer_name] as string,
+      issuerShowsDisplayName: row[at.show_display_name] === 1,
+      holderConsentsToDisplayName: row[at.display_name_consent] === 1,
+      personId: row[at.person_id] as number,
     };
   }
 
@@ -174,6 +211,16 @@ export class SqliteCardRepository implements CardRepository {
         ...issuerIds,
       )?.n ?? 0
     );
+  }
+
+  async listForPerson(personId: number): Promise<Card[]> {
+    return this.#db.all<CardRow>(`${SELECT} WHERE c.person_id = ? ORDER BY c.id`, personId).map(toCard);
+  }
+
+  async listExpiredBefore(before: IsoDate, limit: number): Promise<Card[]> {
+    return this.#db
+      .all<CardRow>(`${SELECT} WHERE c.expires_at < ? ORDER BY c.expires_at, c.id LIMIT ?`, before, limit)
+      .map(toCard);
   }
 
   #visibility(query: CardQuery): { clause: string; params: unknown[] } {

@@ -131,6 +131,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX audit_log_person ON audit_log (person_id, seq) WHERE person_id IS NOT NULL;
   CREATE INDEX audit_log_subject ON audit_log (subject, seq);
+  CREATE INDEX audit_log_organisation ON audit_log (organisation_id, seq) WHERE organisation_id IS NOT NULL;
+  -- The retention job looks for cards long expired.
+  CREATE INDEX cards_expires_at ON cards (expires_at);
   CREATE TABLE audit_anchor (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     seq INTEGER NOT NULL,

@@ -173,4 +173,17 @@ export class SqlitePersonRepository implements PersonRepository {
     const items = rows.slice(0, page.limit).map(toPerson);
     return { items, next: rows.length > page.limit ? (items.at(-1)?.id ?? null) : null };
   }
+
+  async listUnlinked(limit: number): Promise<Person[]> {
+    return this.#db
+      .all<PersonRow>(
+        `SELECT p.* FROM persons p
+         WHERE NOT EXISTS (SELECT 1 FROM person_links l WHERE l.person_id = p.id)
+           AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.person_id = p.id)
+           AND NOT EXISTS (SELECT 1 FROM student_statuses s WHERE s.person_id = p.id)
+         ORDER BY p.id LIMIT ?`,
+        limit,
+      )
+      .map(toPerson);
+  }
 }

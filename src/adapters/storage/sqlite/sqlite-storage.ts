@@ -110,6 +110,26 @@ export class SqliteStorage implements Storage {
     this.#reader.get("SELECT 1");
   }
 
+  /**
+   * `secure_delete` zeroes deleted rows and freed pages in the database file as they go; the write-ahead
+   * log may still hold earlier images of those pages, so it is checkpointed into the file and truncated to
+   * zero bytes. Runs in the transaction queue, so no transaction of this process is open meanwhile. When
+   * another process holds an old snapshot (a backup reading the file), SQLite waits for it up to the busy
+   * timeout and otherwise leaves the log in place: the next scrub (every retention run makes one)
+   * empties it.
+   */
+  scrub(): Promise<void> {
+    const run = async (): Promise<void> => {
+      const writer = this.#writer;
+      if (!writer) throw new TypeError("SqliteStorage used before init()");
+      if (this.#options.file === ":memory:") return;
+      writer.raw.pragma("wal_checkpoint(TRUNCATE)");
+    };
+    const next = this.#queue.then(run, run);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
   get read(): SqliteRepositories {
     if (!this.#readRepositories) throw new TypeError("SqliteStorage used before init()");
     return this.#readRepositories;

@@ -93,6 +93,18 @@ export class SqliteStudentStatusRepository implements StudentStatusRepository {
     );
   }
 
+  async listEndedCandidates(before: IsoDate, page: KeysetPage): Promise<Keyed<StudentStatus>> {
+    const rows = this.#db.all<StatusRow>(
+      `${SELECT} WHERE s.id > ? AND (s.state = 'ended' OR s.valid_until < ?) ORDER BY s.id LIMIT ?`,
+      page.after,
+      before,
+      page.limit + 1,
+    );
+    const first = rows.slice(0, page.limit);
+    const last = first.at(-1);
+    return { items: first.map(toStatus), next: rows.length > page.limit && last ? last.id : null };
+  }
+
   async listAfter(query: StatusQuery, page: KeysetPage): Promise<Keyed<StudentStatus>> {
     if (query.organisationIds.length === 0) return { items: [], next: null };
     const stateClause = query.state === null ? "" : " AND s.state = ?";

@@ -43,7 +43,7 @@ export function escRouterCardRoutes(app: FastifyInstance, { services, options }:
       const day = services.cards.today();
       const details = await services.cards.details(result.items);
       return pagedResources(
-        details.map((d) => cardLiteView(d, caller, day)),
+        details.map((d) => cardLiteView(d, day)),
         result.total,
         page,
         `${options.publicUrl}/esc-rest/api/v2/cards`,
@@ -75,7 +75,7 @@ export function escRouterCardRoutes(app: FastifyInstance, { services, options }:
       const caller = principalOf(request);
       const card = await services.cards.create(caller, request.body);
       const [details] = await services.cards.details([card]);
-      return reply.code(201).send(details && cardView(details, caller, services.cards.today()));
+      return reply.code(201).send(details && cardView(details, services.cards.today()));
     },
   );
 
@@ -101,7 +101,7 @@ export function escRouterCardRoutes(app: FastifyInstance, { services, options }:
     async (request) => {
       const caller = principalOf(request);
       const [details] = await services.cards.details([await services.cards.get(caller, request.params.escn)]);
-      return details && cardView(details, caller, services.cards.today());
+      return details && cardView(details, services.cards.today());
     },
   );
 
@@ -130,7 +130,7 @@ export function escRouterCardRoutes(app: FastifyInstance, { services, options }:
       const caller = principalOf(request);
       const card = await services.cards.update(caller, request.params.escn, request.body);
       const [details] = await services.cards.details([card]);
-      return details && cardView(details, caller, services.cards.today());
+      return details && cardView(details, services.cards.today());
     },
   );
 

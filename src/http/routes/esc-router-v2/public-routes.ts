@@ -1,9 +1,10 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import { Type } from "typebox";
 import { escQrCode, parseQrColours, parseQrOrientation, parseQrSize } from "../../../cards/esc-qr-code.ts";
 import { OpenEscError } from "../../../domain/errors.ts";
 import { parseEscn } from "../../../domain/escn.ts";
 import type { RouteDeps } from "../../app.ts";
+import { data } from "../../schemas/data-annotation.ts";
 import { escRef } from "../../schemas/esc-router-v2-schemas.ts";
 import { escErrors } from "../common-responses.ts";
 
@@ -15,7 +16,8 @@ export function escRouterPublicRoutes(app: FastifyInstance, { services, options 
   app.get<{ Params: { escn: string } }>(
     "/cards/:escn/status",
     {
-      config: { purpose: "public-verification" },
+      // displayName is answered only with the student's consent to display-name-publication.
+      config: { purpose: "public-verification", consentPurposes: ["display-name-publication"] },
       schema: {
         operationId: "status",
         tags: TAG,
@@ -33,9 +35,12 @@ export function escRouterPublicRoutes(app: FastifyInstance, { services, options 
         },
       },
     },
-    async (request, reply) => {
-      const body = await services.cards.publicStatusJson(request.params.escn);
-      return reply.header("cache-control", "no-cache").type("application/json; charset=utf-8").send(body);
+    // Not async: the answer usually comes without waiting (see CardService.publicStatus), and Fastify
+    // sends the returned body, so the hottest route pays no promise for it.
+    (request, reply) => {
+      const body = services.cards.publicStatus(request.params.escn);
+      if (typeof body === "string") return statusAnswer(reply, body);
+      return body.then((text) => statusAnswer(reply, text));
     },
   );
 
@@ -78,7 +83,7 @@ export function escRouterPublicRoutes(app: FastifyInstance, { services, options 
       const size = parseQrSize(request.query.size);
       const colours = parseQrColours(request.query.colours);
       const orientation = parseQrOrientation(request.query.orientation);
-      await services.cards.publicStatusJson(escn); // 404 for a card that does not exist
+      await services.cards.publicStatusJson(escn, false); // 404 for a card that does not exist; shows nothing
       const accept = request.headers.accept ?? "image/svg+xml";
       const wantsText = /text\/plain/i.test(accept) && !/image\/svg\+xml/i.test(accept);
       if (!wantsText && !/image\/svg\+xml|image\/\*|\*\/\*/i.test(accept)) {
@@ -123,7 +128,7 @@ export function escRouterPublicRoutes(app: FastifyInstance, { services, options 
         response: {
           200: {
             description: "Entity retrieved",
-            content: { "application/json": { schema: Type.Array(Type.String()) } },
+            content: { "application/json": { schema: Type.Array(Type.String(data("card.escn"))) } },
           },
           ...escErrors(400),
         },
@@ -136,4 +141,10 @@ export function escRouterPublicRoutes(app: FastifyInstance, { services, options 
         request.query.numberOfESCN ?? 1,
       ),
   );
+}
+
+/** Sets the status answer's headers and hands its body back for Fastify to send. */
+function statusAnswer(reply: FastifyReply, body: string): string {
+  reply.header("cache-control", "no-cache").type("application/json; charset=utf-8");
+  return body;
 }

@@ -1,0 +1,847 @@
+import type { OrganisationKind } from "./organisation.ts";
+import { type LawfulBasis, PURPOSES, type Purpose } from "./purpose.ts";
+
+/**
+ * The data map: every field the hub holds or hands out, why (its purposes, each with the lawful basis
+ * `PURPOSES` gives it), who may see it, and how long it is kept. It is enforced, not only documented:
+ * every property of every success answer names its entry here (`"x-data"` in the response schemas), and
+ * `src/http/plugins/data-map-enforcement.ts` refuses to start a hub whose route would answer a field its
+ * purpose does not allow. `test/unit/data-map.test.ts` checks that every column of the store is here, and
+ * `test/unit/privacy-docs.test.ts` that docs/privacy.md says exactly what this file says. It is one long
+ * file on purpose: a data-protection officer reads the map as one table.
+ */
+
+/** What kind of data a field is, from the student's point of view. */
+export const DATA_CATEGORIES = [
+  /** Identifies the student across organisations (the ESI), or ties a record to them. */
+  "identifier",
+  /** Describes the student: name, study level, the organisations that know them, their consents. */
+  "personal",
+  /** How to reach the student. */
+  "contact",
+  /** Whether the student is a student: their student status and what follows from it. */
+  "status",
+  /** A card's number and facts, tied to a student only through the issuer's records. */
+  "pseudonymous",
+  /** Record keeping: times, versions, the audit trail's bookkeeping, tokens. */
+  "technical",
+  /** About an organisation, not a person. */
+  "organisation",
+] as const;
+export type DataCategory = (typeof DATA_CATEGORIES)[number];
+
+/** Where each lawful basis is in the GDPR (article 6(1)). */
+export const LAWFUL_BASIS_ARTICLES: Readonly<Record<LawfulBasis, string>> = {
+  consent: "6(1)(a)",
+  contract: "6(1)(b)",
+  "legal-obligation": "6(1)(c)",
+  "public-task": "6(1)(e)",
+  "legitimate-interest": "6(1)(f)",
+};
+
+/** Who may be shown a field: an organisation of a kind, the student themself, or anyone (no token). */
+export type Viewer = OrganisationKind | "student" | "anyone";
+
+/** The settings that bound how long data is kept, with their defaults in days (src/config.ts). */
+export const RETENTION_SETTINGS = {
+  OPENESC_RETENTION_DAYS: {
+    defaultDays: 730,
+    meaning:
+      "how long a card is kept after it expired, and a person's link and student status at an organisation after that status ended",
+  },
+  OPENESC_CONSENT_PROOF_DAYS: {
+    defaultDays: 1095,
+    meaning: "how long a withdrawn consent is kept after its withdrawal, as proof of what was agreed",
+  },
+  OPENESC_AUDIT_RETENTION_DAYS: {
+    defaultDays: 1095,
+    meaning: "how long an entry of the audit trail is kept",
+  },
+} as const;
+export type RetentionSetting = keyof typeof RETENTION_SETTINGS;
+
+export interface Retention {
+  /** When the field is deleted, in a few words; names the setting, when there is one, in backquotes. */
+  readonly text: string;
+  readonly setting?: RetentionSetting;
+}
+
+export interface DataField {
+  readonly description: string;
+  readonly category: DataCategory;
+  /**
+   * Whether the field tells something about the student to whoever sees it. Pseudonymous card facts are
+   * not: they lead to a student only through the issuer's records (GDPR still counts them as personal
+   * data for the hub and the issuer, which hold that link; docs/dpia.md weighs that).
+   */
+  readonly personal: boolean;
+  /** Where it is held: `table.column` of the store; empty for a value computed when it is read. */
+  readonly stored: readonly string[];
+  /** Why it is held or shown; the lawful basis of each is `PURPOSES[purpose].basis`. */
+  readonly purposes: readonly Purpose[];
+  /** Who may see it, for which of its purposes. A purpose missing here uses the field without showing it. */
+  readonly visibleTo: Readonly<Partial<Record<Purpose, readonly Viewer[]>>>;
+  readonly retention: Retention;
+}
+
+/** Who the answers of each purpose go to. */
+export const PURPOSE_AUDIENCE: Readonly<Record<Purpose, readonly Viewer[]>> = {
+  "card-management": ["institution", "student-service", "card-bureau"],
+  "status-management": ["institution", "student-service", "card-bureau"],
+  "public-verification": ["anyone"],
+  "display-name-publication": ["anyone"],
+  "status-sharing": ["service-provider", "institution"],
+  "credential-issuance": ["student"],
+  "organisation-administration": [
+    "operator",
+    "institution",
+    "student-service",
+    "card-bureau",
+    "service-provider",
+  ],
+  "data-subject-rights": ["institution", "student-service", "student"],
+  accountability: ["institution", "student-service", "card-bureau"],
+  // Health, readiness and the consent wordings answer without a token.
+  operations: ["anyone"],
+};
+
+const RETAIN = {
+  organisation: { text: "while the organisation takes part; not personal data" },
+  token: { text: "while the organisation takes part; a revoked token stays, so the audit trail can name it" },
+  secret: { text: "never stored: shown once, only its SHA-256 is kept" },
+  person: {
+    text: "until no organisation holds a link, status or card of theirs; their consents go with them",
+  },
+  link: {
+    text: "`OPENESC_RETENTION_DAYS` after the person's student status there ended and no card of theirs is left there, or until the organisation removes the link",
+    setting: "OPENESC_RETENTION_DAYS",
+  },
+  status: {
+    text: "`OPENESC_RETENTION_DAYS` after the status ended and no card of the person is left there, or until the organisation removes the person",
+    setting: "OPENESC_RETENTION_DAYS",
+  },
+  card: {
+    text: "`OPENESC_RETENTION_DAYS` after the card expired, or until its issuer deletes it",
+    setting: "OPENESC_RETENTION_DAYS",
+  },
+  consent: {
+    text: "while the person is held; a withdrawn consent `OPENESC_CONSENT_PROOF_DAYS` after its withdrawal",
+    setting: "OPENESC_CONSENT_PROOF_DAYS",
+  },
+  audit: { text: "`OPENESC_AUDIT_RETENTION_DAYS` after the entry", setting: "OPENESC_AUDIT_RETENTION_DAYS" },
+  event: {
+    text: "kept as the change feed; the ESI of a removed link or an erased person is replaced by a pseudonym",
+  },
+  computed: { text: "not stored: computed when read" },
+  wording: { text: "not stored: published in the code, never changed once published" },
+} as const satisfies Record<string, Retention>;
+
+interface FieldInput {
+  readonly description: string;
+  readonly category: DataCategory;
+  readonly personal: boolean;
+  readonly stored: readonly string[];
+  readonly purposes: readonly Purpose[];
+  /** The purposes for which the field is shown; all of `purposes` unless said. */
+  readonly shownFor?: readonly Purpose[];
+  readonly retention: Retention;
+}
+
+function field(input: FieldInput): DataField {
+  const { shownFor = input.purposes, ...rest } = input;
+  const visibleTo: Partial<Record<Purpose, readonly Viewer[]>> = {};
+  for (const purpose of shownFor) visibleTo[purpose] = PURPOSE_AUDIENCE[purpose];
+  return { ...rest, visibleTo };
+}
+
+/** Purposes every piece of a student's record serves: the holding organisation's and the student's own. */
+const RECORD = ["card-management", "data-subject-rights"] as const satisfies readonly Purpose[];
+const STATUS_RECORD = ["status-management", "data-subject-rights"] as const satisfies readonly Purpose[];
+/** Organisation fields shown wherever an organisation appears as a card's issuer or a link's holder. */
+const ORGANISATION_SEEN = [
+  "organisation-administration",
+  "card-management",
+  "data-subject-rights",
+] as const satisfies readonly Purpose[];
+
+const organisation = (
+  description: string,
+  stored: readonly string[],
+  purposes: readonly Purpose[] = ORGANISATION_SEEN,
+) =>
+  field({
+    description,
+    category: "organisation",
+    personal: false,
+    stored,
+    purposes,
+    retention: RETAIN.organisation,
+  });
+
+export const DATA_MAP = {
+  // -- Organisations: who takes part. Not personal data. ------------------------------------------------
+  "organisation.id": organisation("PIC, VAT number or operator-assigned identifier of an organisation", [
+    "organisations.id",
+    "organisation_relations.organisation_id",
+  ]),
+  "organisation.seq": organisation("A stable number, shown as `id` in the ESC-R views", [
+    "organisations.seq",
+  ]),
+  "organisation.kind": organisation(
+    "Institution, student-service organisation, card bureau, service provider or operator",
+    ["organisations.kind"],
+  ),
+  "organisation.name": organisation(
+    "The organisation's name",
+    ["organisations.name"],
+    [...ORGANISATION_SEEN, "public-verification"],
+  ),
+  "organisation.status": field({
+    description: "Always ACTIVE in the ESC-R views",
+    category: "organisation",
+    personal: false,
+    stored: [],
+    purposes: ORGANISATION_SEEN,
+    retention: RETAIN.computed,
+  }),
+  "organisation.country": organisation("ISO country code", ["organisations.country"]),
+  "organisation.schacHomeOrganisation": organisation("SCHAC home organisation (internet domain)", [
+    "organisations.schac_home_organisation",
+  ]),
+  "organisation.erasmusCode": organisation("Erasmus institution code", ["organisations.erasmus_code"]),
+  "organisation.website": organisation("Public website", ["organisations.website"]),
+  "organisation.colours": organisation("The colours of the organisation's cards", [
+    "organisations.main_color",
+    "organisations.secondary_color",
+    "organisations.contrast_color",
+    "organisations.qr_color",
+  ]),
+  "organisation.showDisplayName": organisation(
+    "Whether the issuer lets the public status show a card's display name (the student's consent is needed too)",
+    ["organisations.show_display_name"],
+    ["organisation-administration"],
+  ),
+  "organisation.serves": organisation(
+    "For a student-service organisation: the institutions whose students it serves",
+    ["organisation_relations.relation", "organisation_relations.related_id"],
+    ["organisation-administration"],
+  ),
+  "organisation.processors": organisation(
+    "The card bureaus an organisation lets act for it (seen from the bureau: the organisations it acts for)",
+    ["organisation_relations.relation", "organisation_relations.related_id"],
+    ["organisation-administration"],
+  ),
+  "organisation.timestamps": organisation(
+    "When the organisation was onboarded and last changed",
+    ["organisations.created_at", "organisations.updated_at"],
+    ["organisation-administration"],
+  ),
+  "organisation.version": organisation(
+    "Version number of the profile, for optimistic concurrency",
+    ["organisations.version"],
+    ["organisation-administration"],
+  ),
+
+  // -- API tokens: how organisations call the hub. Not personal data. -------------------------------------
+  "token.id": field({
+    description: "The token's identifier (not its secret)",
+    category: "technical",
+    personal: false,
+    stored: ["api_tokens.id"],
+    purposes: ["organisation-administration"],
+    retention: RETAIN.token,
+  }),
+  "token.organisation": field({
+    description: "The organisation the token belongs to",
+    category: "organisation",
+    personal: false,
+    stored: ["api_tokens.organisation_id"],
+    purposes: ["organisation-administration"],
+    retention: RETAIN.token,
+  }),
+  "token.name": field({
+    description: "What the organisation calls the token (e.g. its student information system)",
+    category: "technical",
+    personal: false,
+    stored: ["api_tokens.name"],
+    purposes: ["organisation-administration"],
+    retention: RETAIN.token,
+  }),
+  "token.scopes": field({
+    description: "What the token may do",
+    category: "technical",
+    personal: false,
+    stored: ["api_tokens.scopes"],
+    purposes: ["organisation-administration"],
+    retention: RETAIN.token,
+  }),
+  "token.lifetime": field({
+    description: "When the token was made, when it expires, when it was revoked",
+    category: "technical",
+    personal: false,
+    stored: ["api_tokens.created_at", "api_tokens.expires_at", "api_tokens.revoked_at"],
+    purposes: ["organisation-administration"],
+    retention: RETAIN.token,
+  }),
+  "token.secretHash": field({
+    description: "SHA-256 of the token's secret, to recognise it; never shown",
+    category: "technical",
+    personal: false,
+    stored: ["api_tokens.hash"],
+    purposes: ["organisation-administration"],
+    shownFor: [],
+    retention: RETAIN.token,
+  }),
+  "token.secret": field({
+    description: "The token's secret, shown once to the organisation that makes it",
+    category: "technical",
+    personal: false,
+    stored: [],
+    purposes: ["organisation-administration"],
+    retention: RETAIN.secret,
+  }),
+
+  // -- Persons: the student, known by their ESI. -----------------------------------------------------------
+  "person.esi": field({
+    description: "European Student Identifier, as first given, and its case-insensitive matching key",
+    category: "identifier",
+    personal: true,
+    stored: ["persons.esi", "persons.esi_key"],
+    purposes: [...RECORD, "status-management", "credential-issuance"],
+    retention: RETAIN.person,
+  }),
+  "person.timestamps": field({
+    description: "When the person was first registered and last changed; never shown",
+    category: "technical",
+    personal: false,
+    stored: ["persons.created_at", "persons.updated_at"],
+    purposes: ["card-management"],
+    shownFor: [],
+    retention: RETAIN.person,
+  }),
+
+  // -- Person links: what one organisation knows of a person; each sees only its own. ----------------------
+  "personLink.organisation": field({
+    description: "The organisation that holds the person, i.e. that the person studies at or is served by",
+    category: "personal",
+    personal: true,
+    stored: ["person_links.organisation_id"],
+    purposes: RECORD,
+    retention: RETAIN.link,
+  }),
+  "personLink.fullName": field({
+    description: "The person's full name, as that organisation knows it",
+    category: "personal",
+    personal: true,
+    stored: ["person_links.full_name"],
+    purposes: RECORD,
+    retention: RETAIN.link,
+  }),
+  "personLink.academicLevel": field({
+    description: "Bachelor, master or doctorate",
+    category: "personal",
+    personal: true,
+    stored: ["person_links.academic_level"],
+    purposes: RECORD,
+    retention: RETAIN.link,
+  }),
+  "personLink.email": field({
+    description: "The person's e-mail address at or for that organisation",
+    category: "contact",
+    personal: true,
+    stored: ["person_links.email"],
+    purposes: RECORD,
+    retention: RETAIN.link,
+  }),
+  "personLink.phone": field({
+    description: "The person's phone number (ESC-R field); accepted, never shown but to the student",
+    category: "contact",
+    personal: true,
+    stored: ["person_links.phone"],
+    purposes: RECORD,
+    shownFor: ["data-subject-rights"],
+    retention: RETAIN.link,
+  }),
+  "personLink.fax": field({
+    description: "The person's fax number (ESC-R field); accepted, never shown but to the student",
+    category: "contact",
+    personal: true,
+    stored: ["person_links.fax"],
+    purposes: RECORD,
+    shownFor: ["data-subject-rights"],
+    retention: RETAIN.link,
+  }),
+  "personLink.timestamps": field({
+    description: "When the organisation registered the person and last changed its link",
+    category: "technical",
+    personal: false,
+    stored: ["person_links.created_at", "person_links.updated_at"],
+    purposes: RECORD,
+    retention: RETAIN.link,
+  }),
+
+  // -- Student statuses: whether a person is a student of an organisation, and when. ---------------------
+  "studentStatus.organisation": field({
+    description: "The organisation the person is (or was) a student of",
+    category: "status",
+    personal: true,
+    stored: ["student_statuses.organisation_id"],
+    purposes: STATUS_RECORD,
+    retention: RETAIN.status,
+  }),
+  "studentStatus.state": field({
+    description: "Enrolled, suspended or ended",
+    category: "status",
+    personal: true,
+    stored: ["student_statuses.state"],
+    purposes: [...STATUS_RECORD, "credential-issuance"],
+    retention: RETAIN.status,
+  }),
+  "studentStatus.validFrom": field({
+    description: "First day the status holds",
+    category: "status",
+    personal: true,
+    stored: ["student_statuses.valid_from"],
+    purposes: STATUS_RECORD,
+    retention: RETAIN.status,
+  }),
+  "studentStatus.validUntil": field({
+    description: "Last day the status holds; none when open-ended",
+    category: "status",
+    personal: true,
+    stored: ["student_statuses.valid_until"],
+    purposes: [...STATUS_RECORD, "credential-issuance"],
+    retention: RETAIN.status,
+  }),
+  "studentStatus.timestamps": field({
+    description: "When the status was recorded and last changed",
+    category: "technical",
+    personal: false,
+    stored: ["student_statuses.created_at", "student_statuses.updated_at"],
+    purposes: STATUS_RECORD,
+    retention: RETAIN.status,
+  }),
+  "studentStatus.version": field({
+    description: "Version number of the status, for optimistic concurrency",
+    category: "technical",
+    personal: false,
+    stored: ["student_statuses.version"],
+    purposes: ["status-management"],
+    retention: RETAIN.status,
+  }),
+
+  // -- Cards: the European Student Card, known by its ESCN. --------------------------------------------
+  "card.escn": field({
+    description: "The European Student Card Number, printed on the card and in its QR code",
+    category: "pseudonymous",
+    personal: false,
+    stored: ["cards.escn"],
+    purposes: [...RECORD, "public-verification", "status-sharing", "credential-issuance"],
+    retention: RETAIN.card,
+  }),
+  "card.holder": field({
+    description: "Whose card it is: ties the card to the person (shown as the person's ESI and name)",
+    category: "identifier",
+    personal: true,
+    stored: ["cards.person_id"],
+    purposes: RECORD,
+    retention: RETAIN.card,
+  }),
+  "card.issuer": field({
+    description: "The institution or student-service organisation that issued the card",
+    category: "pseudonymous",
+    personal: false,
+    stored: ["cards.issuer_id"],
+    purposes: [...RECORD, "public-verification", "status-sharing", "credential-issuance"],
+    retention: RETAIN.card,
+  }),
+  "card.processor": field({
+    description: "The card bureau that produced the card, if any",
+    category: "pseudonymous",
+    personal: false,
+    stored: ["cards.processor_id"],
+    purposes: RECORD,
+    retention: RETAIN.card,
+  }),
+  "card.cardType": field({
+    description: "One of the ESC card types (smart card, printed, virtual…)",
+    category: "pseudonymous",
+    personal: false,
+    stored: ["cards.card_type"],
+    purposes: RECORD,
+    retention: RETAIN.card,
+  }),
+  "card.status": field({
+    description: "ACTIVE or INACTIVE, as stored",
+    category: "pseudonymous",
+    personal: false,
+    stored: ["cards.status"],
+    purposes: RECORD,
+    retention: RETAIN.card,
+  }),
+  "card.inactiveReason": field({
+    description: "Why a card is inactive: lost, stolen, damaged, replaced, suspended, withdrawn",
+    category: "status",
+    personal: true,
+    stored: ["cards.inactive_reason"],
+    purposes: RECORD,
+    retention: RETAIN.card,
+  }),
+  "card.issuedAt": field({
+    description: "The day the card was issued",
+    category: "pseudonymous",
+    personal: false,
+    stored: ["cards.issued_at"],
+    purposes: [...RECORD, "public-verification", "credential-issuance"],
+    retention: RETAIN.card,
+  }),
+  "card.expiresAt": field({
+    description: "The last day the card is valid",
+    category: "pseudonymous",
+    personal: false,
+    stored: ["cards.expires_at"],
+    purposes: [...RECORD, "public-verification", "status-sharing", "credential-issuance"],
+    retention: RETAIN.card,
+  }),
+  "card.displayName": field({
+    description: "The name printed on the card",
+    category: "personal",
+    personal: true,
+    stored: ["cards.display_name"],
+    purposes: [...RECORD, "display-name-publication"],
+    retention: RETAIN.card,
+  }),
+  "card.chipUid": field({
+    description: "The serial number of the card's chip, readable by any card reader",
+    category: "pseudonymous",
+    personal: true,
+    stored: ["cards.chip_uid"],
+    purposes: RECORD,
+    retention: RETAIN.card,
+  }),
+  "card.timestamps": field({
+    description: "When the card was registered and last changed",
+    category: "technical",
+    personal: false,
+    stored: ["cards.created_at", "cards.updated_at"],
+    purposes: RECORD,
+    retention: RETAIN.card,
+  }),
+  "card.version": field({
+    description: "Version number of the card, for optimistic concurrency",
+    category: "technical",
+    personal: false,
+    stored: ["cards.version"],
+    purposes: ["card-management"],
+    retention: RETAIN.card,
+  }),
+  "card.publicStatus": field({
+    description: "ACTIVE, INACTIVE or EXPIRED: the stored status with the expiry date applied",
+    category: "pseudonymous",
+    personal: false,
+    stored: [],
+    purposes: [...RECORD, "public-verification", "status-sharing"],
+    retention: RETAIN.computed,
+  }),
+  "card.verdict": field({
+    description: "Valid, suspended or invalid: the card's status combined with the holder's student status",
+    category: "status",
+    personal: true,
+    stored: [],
+    purposes: [...RECORD, "status-sharing", "credential-issuance"],
+    retention: RETAIN.computed,
+  }),
+  "card.hasOwnerAuthorization": field({
+    description: "Whether the holder consents to sharing their card status with service providers",
+    category: "personal",
+    personal: true,
+    stored: [],
+    purposes: RECORD,
+    retention: RETAIN.computed,
+  }),
+
+  // -- Consents: a student's consent per purpose whose lawful basis is consent. ---------------------------
+  "consent.purpose": field({
+    description: "The purpose consented to",
+    category: "personal",
+    personal: true,
+    stored: ["consents.purpose"],
+    purposes: ["data-subject-rights", "accountability"],
+    shownFor: ["data-subject-rights"],
+    retention: RETAIN.consent,
+  }),
+  "consent.state": field({
+    description: "Given or withdrawn",
+    category: "personal",
+    personal: true,
+    stored: ["consents.state"],
+    purposes: ["data-subject-rights", "accountability"],
+    shownFor: ["data-subject-rights"],
+    retention: RETAIN.consent,
+  }),
+  "consent.wordingVersion": field({
+    description: "Which version of the wording the student was shown",
+    category: "personal",
+    personal: true,
+    stored: ["consents.wording_version"],
+    purposes: ["data-subject-rights", "accountability"],
+    shownFor: ["data-subject-rights"],
+    retention: RETAIN.consent,
+  }),
+  "consent.recordedBy": field({
+    description: "The organisation through which the student gave or withdrew the consent",
+    category: "personal",
+    personal: true,
+    stored: ["consents.recorded_by"],
+    purposes: ["data-subject-rights", "accountability"],
+    shownFor: ["data-subject-rights"],
+    retention: RETAIN.consent,
+  }),
+  "consent.givenAt": field({
+    description: "When the consent was given",
+    category: "personal",
+    personal: true,
+    stored: ["consents.given_at"],
+    purposes: ["data-subject-rights", "accountability"],
+    shownFor: ["data-subject-rights"],
+    retention: RETAIN.consent,
+  }),
+  "consent.withdrawnAt": field({
+    description: "When the consent was withdrawn, if it was",
+    category: "personal",
+    personal: true,
+    stored: ["consents.withdrawn_at"],
+    purposes: ["data-subject-rights", "accountability"],
+    shownFor: ["data-subject-rights"],
+    retention: RETAIN.consent,
+  }),
+  "consent.updatedAt": field({
+    description: "When the consent record last changed",
+    category: "technical",
+    personal: false,
+    stored: ["consents.updated_at"],
+    purposes: ["data-subject-rights", "accountability"],
+    shownFor: ["data-subject-rights"],
+    retention: RETAIN.consent,
+  }),
+  "consentWording.text": field({
+    description:
+      "The published wordings of each consent (purpose, version, date, text); the same for everyone",
+    category: "technical",
+    personal: false,
+    stored: [],
+    purposes: ["operations"],
+    retention: RETAIN.wording,
+  }),
+
+  // -- The audit trail: who read or changed which personal data, when and why. ----------------------------
+  "audit.seq": field({
+    description: "The entry's number in the trail",
+    category: "technical",
+    personal: false,
+    stored: ["audit_log.seq"],
+    purposes: ["accountability", "data-subject-rights"],
+    retention: RETAIN.audit,
+  }),
+  "audit.at": field({
+    description: "When the data was read or changed",
+    category: "technical",
+    personal: false,
+    stored: ["audit_log.at"],
+    purposes: ["accountability", "data-subject-rights"],
+    retention: RETAIN.audit,
+  }),
+  "audit.organisation": field({
+    description: "The organisation that read or changed the data; none for an anonymous public status",
+    category: "organisation",
+    personal: false,
+    stored: ["audit_log.organisation_id"],
+    purposes: ["accountability", "data-subject-rights"],
+    retention: RETAIN.audit,
+  }),
+  "audit.token": field({
+    description: "The token it used",
+    category: "technical",
+    personal: false,
+    stored: ["audit_log.token_id"],
+    purposes: ["accountability"],
+    retention: RETAIN.audit,
+  }),
+  "audit.action": field({
+    description: "Read, create, update, delete, export, erase or consent",
+    category: "technical",
+    personal: false,
+    stored: ["audit_log.action"],
+    purposes: ["accountability", "data-subject-rights"],
+    retention: RETAIN.audit,
+  }),
+  "audit.purpose": field({
+    description: "Why: the purpose the route declares",
+    category: "technical",
+    personal: false,
+    stored: ["audit_log.purpose"],
+    purposes: ["accountability", "data-subject-rights"],
+    retention: RETAIN.audit,
+  }),
+  "audit.subjectType": field({
+    description: "What was touched: person, card, student status or consent",
+    category: "technical",
+    personal: false,
+    stored: ["audit_log.subject_type"],
+    purposes: ["accountability", "data-subject-rights"],
+    retention: RETAIN.audit,
+  }),
+  "audit.subject": field({
+    description: "The card's ESCN, or the person's internal number; never a name or an ESI",
+    category: "pseudonymous",
+    personal: false,
+    stored: ["audit_log.subject"],
+    purposes: ["accountability", "data-subject-rights"],
+    retention: RETAIN.audit,
+  }),
+  "audit.personId": field({
+    description: "The internal number of the person the data is about, by which their trail is found",
+    category: "pseudonymous",
+    personal: true,
+    stored: ["audit_log.person_id"],
+    purposes: ["accountability", "data-subject-rights"],
+    shownFor: [],
+    retention: RETAIN.audit,
+  }),
+  "audit.chain": field({
+    description: "The hash chain that makes any change to the trail visible, and its anchor after a purge",
+    category: "technical",
+    personal: false,
+    stored: ["audit_log.prev_hash", "audit_log.hash", "audit_anchor.seq", "audit_anchor.hash"],
+    purposes: ["accountability"],
+    retention: RETAIN.audit,
+  }),
+
+  // -- Events: the change feed (outbox). Identifiers and statuses, never names or contact data. -----------
+  "event.id": field({
+    description: "The event's identifier",
+    category: "technical",
+    personal: false,
+    stored: ["outbox.id"],
+    purposes: ["card-management", "status-management"],
+    retention: RETAIN.event,
+  }),
+  "event.type": field({
+    description: "What changed (card created, status changed, consent withdrawn…)",
+    category: "technical",
+    personal: false,
+    stored: ["outbox.type"],
+    purposes: ["card-management", "status-management"],
+    retention: RETAIN.event,
+  }),
+  "event.subject": field({
+    description: "The ESCN, ESI or organisation identifier the event is about",
+    category: "identifier",
+    personal: true,
+    stored: ["outbox.subject"],
+    purposes: ["card-management", "status-management"],
+    retention: RETAIN.event,
+  }),
+  "event.audience": field({
+    description: "The organisations entitled to receive the event",
+    category: "organisation",
+    personal: false,
+    stored: ["outbox.audience"],
+    purposes: ["card-management", "status-management"],
+    shownFor: [],
+    retention: RETAIN.event,
+  }),
+  "event.data": field({
+    description: "Identifiers, the new status and its validity",
+    category: "status",
+    personal: true,
+    stored: ["outbox.data"],
+    purposes: ["card-management", "status-management"],
+    retention: RETAIN.event,
+  }),
+  "event.occurredAt": field({
+    description: "When the change happened",
+    category: "technical",
+    personal: false,
+    stored: ["outbox.occurred_at"],
+    purposes: ["card-management", "status-management"],
+    retention: RETAIN.event,
+  }),
+
+  // -- The hub itself. ------------------------------------------------------------------------------------
+  "hub.health": field({
+    description: "Whether the hub is alive and its store answers, and which kind of store it uses",
+    category: "technical",
+    personal: false,
+    stored: [],
+    purposes: ["operations"],
+    retention: RETAIN.computed,
+  }),
+
+  // -- Answers to the data subject's requests, about the request itself. -------------------------------
+  "export.metadata": field({
+    description: "The format version of a person's export and when it was made",
+    category: "technical",
+    personal: false,
+    stored: [],
+    purposes: ["data-subject-rights"],
+    retention: RETAIN.computed,
+  }),
+  "erasure.summary": field({
+    description:
+      "How many cards, statuses and links an erasure removed, and whether the person record went too",
+    category: "technical",
+    personal: false,
+    stored: [],
+    purposes: ["data-subject-rights"],
+    retention: RETAIN.computed,
+  }),
+} as const satisfies Record<string, DataField>;
+
+export type DataKey = keyof typeof DATA_MAP;
+
+export const DATA_KEYS = Object.keys(DATA_MAP) as DataKey[];
+
+export function isDataKey(value: unknown): value is DataKey {
+  return typeof value === "string" && Object.hasOwn(DATA_MAP, value);
+}
+
+/** The lawful basis of each of a field's purposes. */
+export function lawfulBasesOf(key: DataKey): Readonly<Partial<Record<Purpose, LawfulBasis>>> {
+  return Object.fromEntries(DATA_MAP[key].purposes.map((p) => [p, PURPOSES[p].basis]));
+}
+
+/**
+ * Whether a route of `purpose` may answer the field. A field whose purpose is consent-based is answered by a
+ * route only when the route declares that purpose among its `consentPurposes` (and checks the consent).
+ */
+export function mayDisclose(
+  key: DataKey,
+  purpose: Purpose,
+  consentPurposes: readonly Purpose[] = [],
+): boolean {
+  const purposes: readonly Purpose[] = DATA_MAP[key].purposes;
+  return (
+    purposes.includes(purpose) ||
+    consentPurposes.some((p) => PURPOSES[p].basis === "consent" && purposes.includes(p))
+  );
+}
+
+/**
+ * Columns of the store that are not data of their own: internal row numbers and references between
+ * tables, which never leave the hub, and the lease table by which processes take turns at jobs.
+ */
+export const NON_DATA_COLUMNS: Readonly<Record<string, string>> = {
+  "persons.id":
+    "internal number of a person; leaves the hub only as an audit entry's subject, where it means nothing outside",
+  "person_links.person_id": "reference to the person",
+  "student_statuses.id": "internal row number (cursor position of the native listing)",
+  "student_statuses.person_id": "reference to the person",
+  "cards.id": "internal row number (cursor position of the native listing)",
+  "consents.person_id": "reference to the person",
+  "outbox.position": "the event's place in the feed",
+  "audit_anchor.id": "the anchor's single row",
+  "leases.name": "which job a process holds",
+  "leases.holder": "which process holds it",
+  "leases.expires_at": "until when",
+};
