@@ -9,6 +9,12 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly dataDir: string;
+  /** PostgreSQL connection URL; when set, the hub keeps its state there instead of the embedded SQLite file. */
+  readonly databaseUrl: string | null;
+  /** Connections each hub process keeps open to PostgreSQL at most. */
+  readonly dbPoolSize: number;
+  /** Longest a single PostgreSQL statement may run before the server cancels it, in milliseconds. */
+  readonly dbStatementTimeoutMs: number;
   /** Base of every URL that leaves the hub in links, QR codes and signed artefacts; no trailing slash. */
   readonly publicUrl: string;
   /** The operator's bootstrap token, when given; otherwise one is generated at first start. */
@@ -81,6 +87,21 @@ function publicUrlOf(raw: string, name: string): string {
   return url.toString().replace(/\/+$/, "");
 }
 
+function databaseUrlOf(raw: string | undefined, name: string): string | null {
+  if (raw === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    // The value may hold a password: never echo it.
+    throw new ConfigError(name, "must be a postgres:// or postgresql:// URL");
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    throw new ConfigError(name, `must be a postgres:// or postgresql:// URL, got "${url.protocol}//…"`);
+  }
+  return raw;
+}
+
 /** Reads, checks and freezes the configuration. Throws {@link ConfigError} naming the variable at fault. */
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, "PORT", 8080, 0, 65535);
@@ -104,6 +125,9 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host: value(env, "HOST") ?? "0.0.0.0",
     dataDir: resolve(value(env, "OPENESC_DATA_DIR") ?? "./data"),
+    databaseUrl: databaseUrlOf(value(env, "DATABASE_URL"), "DATABASE_URL"),
+    dbPoolSize: integer(env, "OPENESC_DB_POOL_SIZE", 10, 1, 1000),
+    dbStatementTimeoutMs: integer(env, "OPENESC_DB_STATEMENT_TIMEOUT_MS", 5000, 100, 3_600_000),
     publicUrl: publicUrlOf(
       value(env, "OPENESC_PUBLIC_URL") ?? `http://localhost:${port}`,
       "OPENESC_PUBLIC_URL",

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { PostgresStorage } from "./adapters/storage/postgres/postgres-storage.ts";
 import { SqliteStorage } from "./adapters/storage/sqlite/sqlite-storage.ts";
 import type { Config } from "./config.ts";
 import type { HubServices } from "./http/hub-services.ts";
@@ -19,9 +20,18 @@ import { TokenService } from "./services/token-service.ts";
 
 /**
  * The composition root's one decision: which adapters serve this configuration. Everything else
- * depends on ports.
+ * depends on ports. PostgreSQL when `DATABASE_URL` is set, the embedded SQLite file otherwise.
+ * (Synchronous, with a static import of the PostgreSQL adapter: `pg` loads in a few milliseconds and
+ * opens no connection until `init()`, and callers keep one signature for both engines.)
  */
 export function createStorage(config: Config): Storage {
+  if (config.databaseUrl !== null) {
+    return new PostgresStorage({
+      connectionString: config.databaseUrl,
+      poolSize: config.dbPoolSize,
+      statementTimeoutMs: config.dbStatementTimeoutMs,
+    });
+  }
   return new SqliteStorage({ file: join(config.dataDir, "openesc.db") });
 }
 

@@ -98,7 +98,7 @@ export function buildCli(): Command {
 
 /** `openesc retention run`: 0 after a run, 1 when another process holds the lease "retention". */
 async function runRetention(config: Config): Promise<number> {
-  if (!existsSync(join(config.dataDir, "openesc.db"))) {
+  if (config.databaseUrl === null && !existsSync(join(config.dataDir, "openesc.db"))) {
     throw new ConfigError("OPENESC_DATA_DIR", `holds no store (no openesc.db in ${config.dataDir})`);
   }
   const storage = createStorage(config);
@@ -125,7 +125,7 @@ async function runRetention(config: Config): Promise<number> {
 /** `openesc audit verify`: 0 when the chain holds, 1 when it is broken. */
 async function verifyAudit(config: Config): Promise<number> {
   // Opening a missing store would create an empty one, and an empty trail verifies.
-  if (!existsSync(join(config.dataDir, "openesc.db"))) {
+  if (config.databaseUrl === null && !existsSync(join(config.dataDir, "openesc.db"))) {
     throw new ConfigError("OPENESC_DATA_DIR", `holds no store (no openesc.db in ${config.dataDir})`);
   }
   const storage = createStorage(config);

@@ -177,6 +177,12 @@ export interface PublicCardRecord {
 
 export interface CardRepository {
   findByEscn(escn: Escn): Promise<Card | undefined>;
+  /**
+   * Like `findByEscn`, and until the transaction ends no other writer can change the card (a row lock on
+   * PostgreSQL; on SQLite writers already run one at a time). Writes that read-modify-write a card use it,
+   * so that concurrent writers wait for each other instead of failing on a stale version.
+   */
+  findForUpdate(escn: Escn): Promise<Card | undefined>;
   findPublic(escn: Escn): Promise<PublicCardRecord | undefined>;
   /**
    * {@link findPublic} without a promise, for a store that answers at once (SQLite): the public status

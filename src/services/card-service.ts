@@ -7,6 +7,7 @@ import {
   InvalidValueError,
   NotFoundError,
   PreconditionFailedError,
+  UnavailableError,
 } from "../domain/errors.ts";
 import { type Escn, escnPic, generateEscn, generateEscns, parseEscn } from "../domain/escn.ts";
 import { parseEsi } from "../domain/esi.ts";
@@ -28,6 +29,9 @@ import { mayActFor, type Principal, requireStudentDataHolder } from "./principal
 import type { PublicStatusCache, StatusCacheStats } from "./public-status-cache.ts";
 import type { ServiceContext } from "./service-context.ts";
 import { today } from "./today.ts";
+
+/** Rounds of an ESC-R PUT that lost the race to another writer of the same card, before a 503. */
+const PUT_ATTEMPTS = 10;
 
 /** The ESC-R write view, as received. */
 export interface CardInput {
@@ -155,25 +159,40 @@ export class CardService {
     const issuerId = parsePic(input.issuerIdentifier, "issuerIdentifier");
     const fields = this.#checkFields(input);
     const now = this.#ctx.clock.now().toISOString();
-    return this.#write(escn, async (tx) => {
-      const current = await this.#findVisible(tx, caller, escn);
-      if (issuerId !== current.issuerId) {
-        throw new InvalidValueError("VALIDATION_FAILED", "issuerIdentifier", "a card's issuer cannot change");
+    // No precondition here: a version that moved between our read and our write (another process wrote
+    // the card meanwhile, on a shared store) means "read again and write whole", not a 412.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#write(escn, async (tx) => {
+          const current = await this.#findVisible(tx, caller, escn, true);
+          if (issuerId !== current.issuerId) {
+            throw new InvalidValueError(
+              "VALIDATION_FAILED",
+              "issuerIdentifier",
+              "a card's issuer cannot change",
+            );
+          }
+          const processorId = await this.#checkProcessor(tx, caller, input.processorIdentifier);
+          const person = await this.#linkedPerson(tx, input.personIdentifier, issuerId);
+          const inactiveReason: InactiveReason | null =
+            fields.status === "ACTIVE" ? null : (current.inactiveReason ?? "unspecified");
+          return this.#save(tx, caller, {
+            ...current,
+            ...fields,
+            inactiveReason,
+            processorId,
+            personId: person.id,
+            esi: person.esi,
+            updatedAt: now,
+          });
+        });
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError)) throw error;
+        if (attempt >= PUT_ATTEMPTS) {
+          throw new UnavailableError("the card is being changed by many writers at once, try again shortly");
+        }
       }
-      const processorId = await this.#checkProcessor(tx, caller, input.processorIdentifier);
-      const person = await this.#linkedPerson(tx, input.personIdentifier, issuerId);
-      const inactiveReason: InactiveReason | null =
-        fields.status === "ACTIVE" ? null : (current.inactiveReason ?? "unspecified");
-      return this.#save(tx, caller, {
-        ...current,
-        ...fields,
-        inactiveReason,
-        processorId,
-        personId: person.id,
-        esi: person.esi,
-        updatedAt: now,
-      });
-    });
+    }
   }
 
   /** Native partial update with optimistic concurrency (`If-Match` gives `expectedVersion`). */
@@ -187,7 +206,7 @@ export class CardService {
     const escn = parseEscn(escnText, "escn");
     const now = this.#ctx.clock.now().toISOString();
     return this.#write(escn, async (tx) => {
-      const current = await this.#findVisible(tx, caller, escn);
+      const current = await this.#findVisible(tx, caller, escn, true);
       if (expectedVersion !== null && expectedVersion !== current.version)
         throw new PreconditionFailedError();
       const status = patch.status === undefined ? current.status : parseCardStatus(patch.status, "/status");
@@ -229,7 +248,7 @@ export class CardService {
     const escn = parseEscn(escnText, "escn");
     const now = this.#ctx.clock.now().toISOString();
     await this.#write(escn, async (tx) => {
-      const card = await this.#findVisible(tx, caller, escn);
+      const card = await this.#findVisible(tx, caller, escn, true);
       await tx.cards.delete(escn);
       await tx.outbox.append([cardEvent("card.deleted", card, now)]);
       await this.#ctx.audit.recordIn(tx, caller, "delete", [cardSubject(card)]);
@@ -407,8 +426,9 @@ export class CardService {
     return saved;
   }
 
-  async #findVisible(tx: Repositories, caller: Principal, escn: Escn): Promise<Card> {
-    const card = await tx.cards.findByEscn(escn);
+  /** The card if the caller may see it; `forUpdate` locks it for the rest of the transaction (writes). */
+  async #findVisible(tx: Repositories, caller: Principal, escn: Escn, forUpdate = false): Promise<Card> {
+    const card = forUpdate ? await tx.cards.findForUpdate(escn) : await tx.cards.findByEscn(escn);
     if (card && (mayActFor(caller, card.issuerId) || card.processorId === caller.organisation.id))
       return card;
     throw new NotFoundError("CARD_NOT_FOUND", "no card with this number is visible to your organisation");

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { ConflictError } from "../domain/errors.ts";
 import type { StoredToken } from "../ports/storage.ts";
 import type { ServiceContext } from "./service-context.ts";
 import { hashToken, newTokenSecret, scopesFor } from "./token-service.ts";
@@ -16,6 +17,21 @@ export interface BootstrapResult {
  * transaction, so processes starting together create exactly one.
  */
 export async function bootstrapOperator(
+  ctx: Pick<ServiceContext, "storage" | "clock">,
+  configuredSecret: string | null,
+): Promise<BootstrapResult> {
+  // Two processes starting together on a shared store may both find no operator and both insert it: the
+  // loser's transaction fails on the unique key, and running it again finds what the winner committed.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await bootstrapOnce(ctx, configuredSecret);
+    } catch (error) {
+      if (!(error instanceof ConflictError) || attempt >= 3) throw error;
+    }
+  }
+}
+
+function bootstrapOnce(
   ctx: Pick<ServiceContext, "storage" | "clock">,
   configuredSecret: string | null,
 ): Promise<BootstrapResult> {

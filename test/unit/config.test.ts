@@ -52,6 +52,18 @@ describe("loadConfig defaults", () => {
     assert.equal(config.retentionIntervalMinutes, 60);
   });
 
+  it("uses the embedded store unless DATABASE_URL is set, with the documented pool settings", () => {
+    assert.equal(config.databaseUrl, null);
+    assert.equal(config.dbPoolSize, 10);
+    assert.equal(config.dbStatementTimeoutMs, 5000);
+    for (const url of ["postgres://hub@db.example.org:5432/openesc", "postgresql://db.example.org/openesc"]) {
+      assert.equal(loadConfig({ DATABASE_URL: url }).databaseUrl, url);
+    }
+    const tuned = loadConfig({ OPENESC_DB_POOL_SIZE: "25", OPENESC_DB_STATEMENT_TIMEOUT_MS: "15000" });
+    assert.equal(tuned.dbPoolSize, 25);
+    assert.equal(tuned.dbStatementTimeoutMs, 15000);
+  });
+
   it("treats an empty variable like an absent one where a default exists", () => {
     const empty = loadConfig({
       PORT: "",
@@ -94,6 +106,9 @@ describe("loadConfig from the environment", () => {
       OPENESC_CONSENT_PROOF_DAYS: "1826",
       OPENESC_AUDIT_RETENTION_DAYS: "400",
       OPENESC_RETENTION_INTERVAL_MINUTES: "15",
+      DATABASE_URL: "postgres://hub@db.example.org:5432/openesc",
+      OPENESC_DB_POOL_SIZE: "20",
+      OPENESC_DB_STATEMENT_TIMEOUT_MS: "2500",
     });
     assert.deepEqual(
       { ...config },
@@ -101,6 +116,9 @@ describe("loadConfig from the environment", () => {
         port: 3000,
         host: "127.0.0.1",
         dataDir: resolve("var/openesc"),
+        databaseUrl: "postgres://hub@db.example.org:5432/openesc",
+        dbPoolSize: 20,
+        dbStatementTimeoutMs: 2500,
         publicUrl: "https://esc.example.edu/hub",
         adminToken: TOKEN,
         logLevel: "warn",
@@ -209,6 +227,14 @@ describe("loadConfig rejects wrong values, naming the variable", () => {
       { OPENESC_RETENTION_INTERVAL_MINUTES: "10081" },
       "OPENESC_RETENTION_INTERVAL_MINUTES",
     ],
+    ["a database URL that is not PostgreSQL", { DATABASE_URL: "mysql://db.example.org/x" }, "DATABASE_URL"],
+    ["a database URL that is no URL", { DATABASE_URL: "db.example.org" }, "DATABASE_URL"],
+    ["a pool of 0 connections", { OPENESC_DB_POOL_SIZE: "0" }, "OPENESC_DB_POOL_SIZE"],
+    [
+      "a statement timeout in seconds",
+      { OPENESC_DB_STATEMENT_TIMEOUT_MS: "5s" },
+      "OPENESC_DB_STATEMENT_TIMEOUT_MS",
+    ],
   ];
   for (const [what, env, variable] of cases) {
     it(`${what} (${variable}=${Object.values(env)[0]})`, () => assertRejected(env, variable));
@@ -220,6 +246,13 @@ describe("loadConfig rejects wrong values, naming the variable", () => {
 });
 
 describe("the configuration object", () => {
+  it("does not echo a database password in its message", () => {
+    assert.throws(
+      () => loadConfig({ DATABASE_URL: "mysql://hub:s3cret@db.example.org/x" }),
+      (error: unknown) => error instanceof ConfigError && !error.message.includes("s3cret"),
+    );
+  });
+
   it("is frozen", () => {
     const config = loadConfig({});
     assert.ok(Object.isFrozen(config));

@@ -95,6 +95,10 @@ async function allEvents(repositories: Repositories) {
   return repositories.outbox.readAfter(0, 10_000);
 }
 
+/**
+ * What only the SQLite store does: its transaction queue, its file. Everything the port promises is in the
+ * storage conformance suite (test/conformance/), run against every adapter.
+ */
 describe("SqliteStorage", () => {
   let file: string;
   let storage: SqliteStorage;
@@ -107,158 +111,7 @@ describe("SqliteStorage", () => {
   });
   afterEach(() => storage.close());
 
-  describe("transactions", () => {
-    it("commit the card and its outbox event together", async () => {
-      const card = newCard(holder.personId, holder.esi);
-      const result = await storage.transaction(async (tx) => {
-        const created = await tx.cards.insert(card);
-        await tx.outbox.append([event(card.escn, "card.created")]);
-        return created;
-      });
-      assert.equal(result.version, 1);
-      const stored = await storage.read.cards.findByEscn(card.escn);
-      assert.equal(stored?.escn, card.escn);
-      assert.equal(stored?.version, 1);
-      const events = await allEvents(storage.read);
-      assert.deepEqual(
-        events.map((e) => [e.type, e.subject]),
-        [["card.created", card.escn]],
-      );
-      assert.deepEqual(events[0]?.audience, [PIC]);
-      assert.deepEqual(events[0]?.data, { subject: card.escn });
-    });
-
-    it("roll back entirely when the work throws: no half-written card, no orphan event", async () => {
-      const card = newCard(holder.personId, holder.esi);
-      await assert.rejects(
-        storage.transaction(async (tx) => {
-          await tx.outbox.append([event(card.escn, "card.created")]);
-          await tx.cards.insert(card);
-          await tick();
-          throw new Error("the service changed its mind");
-        }),
-        /changed its mind/,
-      );
-      assert.equal(await storage.read.cards.findByEscn(card.escn), undefined);
-      assert.deepEqual(await allEvents(storage.read), []);
-      // nor does the writer's own view keep anything
-      await storage.transaction(async (tx) => {
-        assert.equal(await tx.cards.findByEscn(card.escn), undefined);
-        assert.deepEqual(await allEvents(tx), []);
-      });
-    });
-
-    it("roll back when the database itself refuses a write halfway", async () => {
-      const card = newCard(holder.personId, holder.esi);
-      await storage.transaction(async (tx) => {
-        await tx.cards.insert(card);
-      });
-      const other = newCard(holder.personId, holder.esi);
-      await assert.rejects(
-        storage.transaction(async (tx) => {
-          await tx.cards.insert(other);
-          await tx.outbox.append([event(other.escn, "card.created")]);
-          await tx.cards.insert(card); // the same ESCN again: unique constraint
-        }),
-        /UNIQUE/,
-      );
-      assert.equal(await storage.read.cards.findByEscn(other.escn), undefined);
-      assert.deepEqual(await allEvents(storage.read), []);
-    });
-
-    it("keep working after a failed one", async () => {
-      await assert.rejects(
-        storage.transaction(async () => {
-          throw new Error("boom");
-        }),
-      );
-      const card = newCard(holder.personId, holder.esi);
-      await storage.transaction(async (tx) => {
-        await tx.cards.insert(card);
-        await tx.outbox.append([event(card.escn)]);
-      });
-      assert.equal((await storage.read.cards.findByEscn(card.escn))?.escn, card.escn);
-      assert.equal((await allEvents(storage.read)).length, 1);
-    });
-
-    it("answer with what the work returned", async () => {
-      assert.equal(await storage.transaction(async () => 42), 42);
-    });
-  });
-
-  describe("isolation", () => {
-    it("a read outside a transaction never sees another transaction's uncommitted write", async () => {
-      const card = newCard(holder.personId, holder.esi);
-      const written = gate();
-      const release = gate();
-      const pending = storage.transaction(async (tx) => {
-        await tx.cards.insert(card);
-        await tx.outbox.append([event(card.escn, "card.created")]);
-        written.open();
-        await release.wait;
-      });
-      await written.wait;
-      // the transaction has written and is still open
-      assert.equal(await storage.read.cards.findByEscn(card.escn), undefined);
-      assert.equal(await storage.read.cards.findPublic(card.escn), undefined);
-      assert.deepEqual(await allEvents(storage.read), []);
-      release.open();
-      await pending;
-      assert.equal((await storage.read.cards.findByEscn(card.escn))?.escn, card.escn);
-      assert.equal((await allEvents(storage.read)).length, 1);
-    });
-
-    it("a read outside a transaction sees the previous committed state of a row being changed", async () => {
-      const card = newCard(holder.personId, holder.esi);
-      await storage.transaction((tx) => tx.cards.insert(card));
-      const written = gate();
-      const release = gate();
-      const pending = storage.transaction(async (tx) => {
-        const current = await tx.cards.findByEscn(card.escn);
-        assert.ok(current);
-        await tx.cards.update({ ...current, status: "INACTIVE", inactiveReason: "lost" });
-        written.open();
-        await release.wait;
-      });
-      await written.wait;
-      const during = await storage.read.cards.findByEscn(card.escn);
-      assert.equal(during?.status, "ACTIVE");
-      assert.equal(during?.version, 1);
-      release.open();
-      await pending;
-      const afterwards = await storage.read.cards.findByEscn(card.escn);
-      assert.equal(afterwards?.status, "INACTIVE");
-      assert.equal(afterwards?.version, 2);
-    });
-  });
-
-  describe("concurrency", () => {
-    it("serialises transactions: parallel read-modify-write increments are all kept", async () => {
-      const card = newCard(holder.personId, holder.esi);
-      await storage.transaction((tx) => tx.cards.insert(card));
-      const n = 25;
-      const versions = await Promise.all(
-        Array.from({ length: n }, (_, i) =>
-          storage.transaction(async (tx) => {
-            const current = await tx.cards.findByEscn(card.escn);
-            assert.ok(current);
-            await tick(); // let every other transaction try to run in between
-            const saved = await tx.cards.update({ ...current, displayName: `writer ${i}`, updatedAt: AT });
-            if (!saved) throw new Error(`writer ${i} lost its update (stale version ${current.version})`);
-            await tx.outbox.append([event(card.escn)]);
-            return saved.version;
-          }),
-        ),
-      );
-      assert.deepEqual(
-        [...versions].sort((a, b) => a - b),
-        Array.from({ length: n }, (_, i) => i + 2),
-      );
-      const stored = await storage.read.cards.findByEscn(card.escn);
-      assert.equal(stored?.version, n + 1);
-      assert.equal((await allEvents(storage.read)).length, n);
-    });
-
+  describe("transaction queue", () => {
     it("gives outbox events increasing positions in commit order", async () => {
       const committed: string[] = [];
       const first = gate();
@@ -302,29 +155,6 @@ describe("SqliteStorage", () => {
         afterSecond.map((e) => e.subject),
         ["third-a", "third-b"],
       );
-    });
-  });
-
-  describe("optimistic versions", () => {
-    it("cards.update with a stale version returns undefined and changes nothing", async () => {
-      const card = newCard(holder.personId, holder.esi);
-      const v1 = await storage.transaction((tx) => tx.cards.insert(card));
-      const v2 = await storage.transaction((tx) =>
-        tx.cards.update({ ...v1, status: "INACTIVE", inactiveReason: "lost" }),
-      );
-      assert.equal(v2?.version, 2);
-      const stale = await storage.transaction((tx) => tx.cards.update({ ...v1, displayName: "Overwrite" }));
-      assert.equal(stale, undefined);
-      const stored = await storage.read.cards.findByEscn(card.escn);
-      assert.equal(stored?.version, 2);
-      assert.equal(stored?.status, "INACTIVE");
-      assert.equal(stored?.inactiveReason, "lost");
-      assert.equal(stored?.displayName, "Jeanne E.");
-    });
-
-    it("cards.update of a card that does not exist returns undefined", async () => {
-      const ghost = { ...newCard(holder.personId, holder.esi), version: 1 };
-      assert.equal(await storage.transaction((tx) => tx.cards.update(ghost)), undefined);
     });
   });
 

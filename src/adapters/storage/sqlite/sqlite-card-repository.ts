@@ -141,6 +141,11 @@ export class SqliteCardRepository implements CardRepository {
     return row && toCard(row);
   }
 
+  /** SQLite runs one writer at a time: a plain read is already as good as a lock. */
+  async findForUpdate(escn: Escn): Promise<Card | undefined> {
+    return this.findByEscn(escn);
+  }
+
   async findPublic(escn: Escn): Promise<PublicCardRecord | undefined> {
     return this.findPublicNow(escn);
   }

@@ -1,0 +1,121 @@
+import { randomUUID } from "node:crypto";
+import type { DomainEvent, EventType, StoredEvent } from "../../../domain/events.ts";
+import type { OutboxRepository, Pseudonymisation } from "../../../ports/storage.ts";
+import type { PostgresQueryable } from "./postgres-connection.ts";
+import { OUTBOX_LOCK_KEY, withXactLock } from "./postgres-lock-keys.ts";
+
+interface OutboxRow {
+  /** bigint: `pg` answers it as a string. */
+  position: string;
+  id: string;
+  type: EventType;
+  subject: string;
+  audience: string;
+  data: string;
+  occurred_at: string;
+}
+
+/** Identifiers looked for in one pass over the outbox, as on SQLite (a row changed by two passes counts twice there too). */
+const PSEUDONYMISE_CHUNK = 200;
+
+/**
+ * The outbox on PostgreSQL. An identity column alone does not give commit order: a transaction that takes
+ * position 10 and commits after the one that took 11 lets a reader paging `after=11` skip it for good.
+ * So `append` first takes a transaction-level advisory lock ({@link OUTBOX_LOCK_KEY}): writers of events
+ * then take positions and commit one at a time, and positions grow in commit order (a rolled-back writer
+ * leaves a gap, never a late row).
+ *
+ * The trade-off: a transaction that appends events holds that lock from its `append` to its commit, so
+ * such transactions are serialised from that point on (appending last in a transaction keeps the held span
+ * short). A relay that assigns positions after commit would lift this; it belongs to the event issue.
+ */
+export class PostgresOutboxRepository implements OutboxRepository {
+  readonly #db: PostgresQueryable;
+
+  constructor(db: PostgresQueryable) {
+    this.#db = db;
+  }
+
+  async append(events: readonly DomainEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await withXactLock(this.#db, OUTBOX_LOCK_KEY, (db) =>
+      // One statement for the batch; WITH ORDINALITY keeps the events' order in their positions.
+      db.query(
+        `INSERT INTO outbox (id, type, subject, audience, data, occurred_at)
+         SELECT id, type, subject, audience, data, occurred_at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+           WITH ORDINALITY AS e(id, type, subject, audience, data, occurred_at, n)
+         ORDER BY n`,
+        [
+          events.map(() => randomUUID()),
+          events.map((e) => e.type),
+          events.map((e) => e.subject),
+          events.map((e) => JSON.stringify(e.audience)),
+          events.map((e) => JSON.stringify(e.data)),
+          events.map((e) => e.occurredAt),
+        ],
+      ),
+    );
+  }
+
+  async readAfter(position: number, limit: number): Promise<StoredEvent[]> {
+    const { rows } = await this.#db.query<OutboxRow>(
+      "SELECT * FROM outbox WHERE position > $1 ORDER BY position LIMIT $2",
+      [position, limit],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      position: Number(row.position),
+      type: row.type,
+      subject: row.subject,
+      audience: JSON.parse(row.audience) as string[],
+      data: JSON.parse(row.data) as StoredEvent["data"],
+      occurredAt: row.occurred_at,
+    }));
+  }
+
+  /** Same semantics as SQLite's: the query finds candidates, the code decides which values are the identifier. */
+  async pseudonymise(targets: readonly Pseudonymisation[]): Promise<number> {
+    let changed = 0;
+    for (let i = 0; i < targets.length; i += PSEUDONYMISE_CHUNK) {
+      const chunk = targets.slice(i, i + PSEUDONYMISE_CHUNK);
+      const byKey = new Map(chunk.map((t) => [t.key.toLowerCase(), t]));
+      const { rows } = await this.#db.query<Pick<OutboxRow, "position" | "subject" | "audience" | "data">>(
+        `SELECT position, subject, audience, data FROM outbox
+         WHERE lower(subject) = ANY($1::text[]) OR EXISTS (SELECT 1 FROM unnest($1::text[]) k WHERE strpos(lower(data), k) > 0)`,
+        [[...byKey.keys()]],
+      );
+      const updates: { position: string; subject: string; data: string }[] = [];
+      for (const row of rows) {
+        const audience = JSON.parse(row.audience) as string[];
+        const pseudonymOf = (value: unknown): string | undefined => {
+          if (typeof value !== "string") return undefined;
+          const target = byKey.get(value.toLowerCase());
+          if (!target) return undefined;
+          const within = target.audience === null || audience.every((o) => target.audience?.includes(o));
+          return within ? target.pseudonym : undefined;
+        };
+        const data = JSON.parse(row.data) as Record<string, unknown>;
+        let touched = false;
+        const subject = pseudonymOf(row.subject) ?? row.subject;
+        if (subject !== row.subject) touched = true;
+        for (const [name, value] of Object.entries(data)) {
+          const pseudonym = pseudonymOf(value);
+          if (pseudonym !== undefined) {
+            data[name] = pseudonym;
+            touched = true;
+          }
+        }
+        if (touched) updates.push({ position: row.position, subject, data: JSON.stringify(data) });
+      }
+      if (updates.length === 0) continue;
+      await this.#db.query(
+        `UPDATE outbox o SET subject = u.subject, data = u.data
+         FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(position, subject, data) WHERE o.position = u.position`,
+        [updates.map((u) => u.position), updates.map((u) => u.subject), updates.map((u) => u.data)],
+      );
+      changed += updates.length;
+    }
+    return changed;
+  }
+}

@@ -1,0 +1,1295 @@
+import assert from "node:assert/strict";
+import { randomInt } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import type { NewAuditEntry } from "../../src/domain/audit-entry.ts";
+import { firstBrokenLink, GENESIS_HASH } from "../../src/domain/audit-entry.ts";
+import type { Card } from "../../src/domain/card.ts";
+import type { Consent } from "../../src/domain/consent.ts";
+import { generateEscn, generateEscns } from "../../src/domain/escn.ts";
+import type { DomainEvent } from "../../src/domain/events.ts";
+import { type IsoDate, parseIsoDate } from "../../src/domain/iso-date.ts";
+import type { Person, PersonLink } from "../../src/domain/person.ts";
+import { type Pic, parsePic } from "../../src/domain/pic.ts";
+import type { NewOrganisation, OffsetPage, Repositories, Storage } from "../../src/ports/storage.ts";
+
+/** What an adapter's test file hands the suite: an initialised store on throwaway state, and how to drop it. */
+export interface StorageUnderTest {
+  readonly storage: Storage;
+  cleanup(): Promise<void>;
+}
+
+/*
+ * One file for the whole port on purpose: each adapter's test file calls one function, and a reader sees
+ * in one place everything a storage adapter must do. Every test makes its own organisations, persons and
+ * cards (random PICs and ESIs), so the tests share one store per engine and need no truncation between
+ * them; tests that look at store-wide sequences (outbox, audit) measure from where the store stood.
+ */
+
+const AT = "2026-10-15T10:00:00.000Z";
+/** A timestamp with milliseconds and a non-UTC-looking shape would show any conversion by the driver. */
+const AT_MS = "2026-10-15T23:59:59.987Z";
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A gate a test opens by hand, to hold a transaction open at a chosen moment. */
+function gate(): { wait: Promise<void>; open(): void } {
+  let open!: () => void;
+  const wait = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { wait, open };
+}
+
+let pics = 0;
+/** A PIC no other test of this run uses. */
+function newPic(): Pic {
+  pics++;
+  return parsePic(String(100_000_000 + ((randomInt(0, 800_000) * 1000 + pics) % 900_000_000)));
+}
+
+function uniqueSuffix(): string {
+  return `${Date.now().toString(36)}${randomInt(0, 2 ** 32).toString(36)}`;
+}
+
+function organisation(id: string, extra: Partial<NewOrganisation> = {}): NewOrganisation {
+  return {
+    id,
+    kind: "institution",
+    name: `Université ${id}`,
+    country: null,
+    schacHomeOrganisation: null,
+    erasmusCode: null,
+    website: null,
+    colours: { main: null, secondary: null, contrast: null, qr: null },
+    showDisplayName: false,
+    serves: [],
+    processors: [],
+    createdAt: AT,
+    updatedAt: AT,
+    ...extra,
+  };
+}
+
+function newEsi(label = "stu"): { esi: string; esiKey: string } {
+  const esi = `urn:schac:personalUniqueCode:int:esi:fr:${label}-${uniqueSuffix()}`;
+  return { esi, esiKey: esi.toLowerCase() };
+}
+
+function newCard(holder: Pick<Person, "id" | "esi">, issuer: Pic, extra: Partial<Card> = {}) {
+  return {
+    escn: generateEscn({ prefix: "001", pic: issuer }),
+    personId: holder.id,
+    esi: holder.esi,
+    issuerId: issuer,
+    processorId: null,
+    cardType: "SMART_PASSIVE",
+    status: "ACTIVE",
+    inactiveReason: null,
+    issuedAt: parseIsoDate("2026-09-01"),
+    expiresAt: parseIsoDate("2030-08-31"),
+    displayName: "Jeanne E.",
+    chipUid: null,
+    createdAt: AT,
+    updatedAt: AT,
+    ...extra,
+  } satisfies Omit<Card, "version">;
+}
+
+function link(personId: number, organisationId: string, fullName: string, createdAt = AT): PersonLink {
+  return {
+    personId,
+    organisationId,
+    fullName,
+    academicLevel: "MASTER",
+    email: "jeanne@example.org",
+    phone: null,
+    fax: null,
+    createdAt,
+    updatedAt: createdAt,
+  };
+}
+
+function event(subject: string, audience: readonly string[], extra: Partial<DomainEvent> = {}): DomainEvent {
+  return { type: "card.updated", subject, audience, data: { subject }, occurredAt: AT, ...extra };
+}
+
+function auditEntry(subject: string, personId: number | null, at = AT): NewAuditEntry {
+  return {
+    at,
+    organisationId: null,
+    tokenId: null,
+    action: "read",
+    purpose: "public-verification",
+    subjectType: "card",
+    subject,
+    personId,
+  };
+}
+
+const offset = (extra: Partial<OffsetPage> = {}): OffsetPage => ({
+  offset: 0,
+  limit: 100,
+  sort: "identifier",
+  direction: "ASC",
+  search: null,
+  ...extra,
+});
+
+/** The position of the last outbox event so far: what a test's own events come after. */
+async function outboxHead(read: Repositories): Promise<number> {
+  let position = 0;
+  for (;;) {
+    const batch = await read.outbox.readAfter(position, 1000);
+    const last = batch.at(-1);
+    if (!last) return position;
+    position = last.position;
+  }
+}
+
+/**
+ * Declares the storage conformance suite: every repository operation through the port only, plus
+ * transactions, uniqueness, dates, counts and concurrency. `open` is called once for the suite and must
+ * return an initialised store on throwaway state; `cleanup` drops that state.
+ *
+ * ```ts
+ * storageConformance("sqlite", async () => {
+ *   const storage = new SqliteStorage({ file });
+ *   await storage.init();
+ *   return { storage, cleanup: () => storage.close() };
+ * });
+ * ```
+ */
+export function storageConformance(name: string, open: () => Promise<StorageUnderTest>): void {
+  describe(`storage conformance: ${name}`, () => {
+    let under: StorageUnderTest | undefined;
+    const store = (): Storage => {
+      if (!under) throw new TypeError("the store was not opened");
+      return under.storage;
+    };
+
+    before(async () => {
+      under = await open();
+    });
+    after(async () => {
+      await under?.cleanup();
+    });
+
+    /** An issuing organisation and one person, committed: what most tests need. */
+    async function seed(label = "stu"): Promise<{ pic: Pic; person: Person }> {
+      const pic = newPic();
+      const person = await store().transaction(async (tx) => {
+        await tx.organisations.insert(organisation(pic));
+        const stored = await tx.persons.insert({ ...newEsi(label), createdAt: AT, updatedAt: AT });
+        await tx.persons.upsertLink(link(stored.id, pic, "Jeanne Exemple"));
+        return stored;
+      });
+      return { pic, person };
+    }
+
+    describe("organisations", () => {
+      it("insert then findById gives every field back, relations included", async () => {
+        const id = newPic();
+        const served = newPic();
+        const bureauA = `B${uniqueSuffix()}`;
+        const bureauB = `A${uniqueSuffix()}`;
+        const org = organisation(id, {
+          kind: "student-service",
+          country: "FR" as NewOrganisation["country"],
+          schacHomeOrganisation: "univ.example.fr",
+          erasmusCode: "F PARIS001",
+          website: "https://univ.example.fr",
+          colours: {
+            main: "#112233",
+            secondary: "#445566",
+            contrast: "#FFFFFF",
+            qr: "#000000",
+          } as NewOrganisation["colours"],
+          showDisplayName: true,
+          serves: [served],
+          processors: [bureauA, bureauB],
+          createdAt: AT_MS,
+          updatedAt: AT_MS,
+        });
+        const inserted = await store().transaction(async (tx) => {
+          await tx.organisations.insert(organisation(served));
+          return tx.organisations.insert(org);
+        });
+        assert.equal(inserted.version, 1);
+        assert.equal(typeof inserted.seq, "number");
+        const found = await store().read.organisations.findById(id);
+        assert.deepEqual(found, { ...org, processors: [bureauB, bureauA], seq: inserted.seq, version: 1 });
+        assert.equal(await store().read.organisations.findById(`missing-${uniqueSuffix()}`), undefined);
+      });
+
+      it("findManyByIds, listProcessedBy and keyset list", async () => {
+        const ids = [newPic(), newPic(), newPic()];
+        const bureau = `B${uniqueSuffix()}`;
+        await store().transaction(async (tx) => {
+          for (const id of ids) await tx.organisations.insert(organisation(id, { processors: [bureau] }));
+        });
+        const many = await store().read.organisations.findManyByIds([ids[0]!, ids[2]!, "nobody"]);
+        assert.deepEqual(many.map((o) => o.id).sort(), [ids[0], ids[2]].sort());
+        assert.deepEqual(await store().read.organisations.findManyByIds([]), []);
+        assert.deepEqual((await store().read.organisations.listProcessedBy(bureau)).sort(), [...ids].sort());
+
+        const seen: string[] = [];
+        let after = 0;
+        for (let pages = 0; pages < 10_000; pages++) {
+          const page = await store().read.organisations.list({ after, limit: 2 });
+          assert.ok(page.items.length <= 2);
+          seen.push(...page.items.map((o) => o.id));
+          if (page.next === null) break;
+          assert.equal(typeof page.next, "number");
+          after = page.next;
+        }
+        for (const id of ids) assert.equal(seen.filter((s) => s === id).length, 1, `${id} once in the list`);
+        assert.equal(new Set(seen).size, seen.length, "no organisation twice");
+      });
+
+      it("update checks the version and replaces the relations", async () => {
+        const id = newPic();
+        const v1 = await store().transaction((tx) =>
+          tx.organisations.insert(organisation(id, { processors: ["B-OLD"] })),
+        );
+        const v2 = await store().transaction((tx) =>
+          tx.organisations.update({ ...v1, name: "Renamed", processors: ["B-NEW"], serves: ["123123123"] }),
+        );
+        assert.equal(v2?.version, 2);
+        const stale = await store().transaction((tx) => tx.organisations.update({ ...v1, name: "Stale" }));
+        assert.equal(stale, undefined);
+        const stored = await store().read.organisations.findById(id);
+        assert.equal(stored?.name, "Renamed");
+        assert.equal(stored?.version, 2);
+        assert.deepEqual(stored?.processors, ["B-NEW"]);
+        assert.deepEqual(stored?.serves, ["123123123"]);
+        assert.deepEqual(
+          await store()
+            .read.organisations.listProcessedBy("B-OLD")
+            .then((l) => l.includes(id)),
+          false,
+        );
+      });
+    });
+
+    describe("tokens", () => {
+      it("insert, find by hash and id, list by organisation, revoke once", async () => {
+        const { pic } = await seed();
+        const token = (n: number) => ({
+          id: `tok-${uniqueSuffix()}-${n}`,
+          organisationId: pic,
+          name: `token ${n}`,
+          scopes: ["cards:read", "cards:write"] as const,
+          createdAt: `2026-10-15T10:00:0${n}.000Z`,
+          expiresAt: n === 1 ? "2027-01-01T00:00:00.000Z" : null,
+          revokedAt: null,
+          hash: `hash-${uniqueSuffix()}-${n}`,
+        });
+        const first = token(1);
+        const second = token(2);
+        await store().transaction(async (tx) => {
+          await tx.tokens.insert(second);
+          await tx.tokens.insert(first);
+        });
+        assert.deepEqual(await store().read.tokens.findByHash(first.hash), first);
+        assert.deepEqual(await store().read.tokens.findById(second.id), second);
+        assert.equal(await store().read.tokens.findByHash("nothing"), undefined);
+        assert.deepEqual(
+          (await store().read.tokens.listByOrganisation(pic)).map((t) => t.id),
+          [first.id, second.id],
+        );
+        await store().transaction((tx) => tx.tokens.revoke(first.id, AT_MS));
+        await store().transaction((tx) => tx.tokens.revoke(first.id, "2030-01-01T00:00:00.000Z"));
+        assert.equal((await store().read.tokens.findById(first.id))?.revokedAt, AT_MS);
+        await assert.rejects(store().transaction((tx) => tx.tokens.insert(first)));
+      });
+    });
+
+    describe("persons and links", () => {
+      it("insert, findByKey, touch, links upsert, findLink, deleteLink, delete", async () => {
+        const { pic, person } = await seed();
+        assert.equal(typeof person.id, "number");
+        assert.deepEqual(await store().read.persons.findByKey(person.esiKey), person);
+        await store().transaction((tx) => tx.persons.touch(person.id, AT_MS));
+        assert.equal((await store().read.persons.findByKey(person.esiKey))?.updatedAt, AT_MS);
+
+        const other = newPic();
+        await store().transaction(async (tx) => {
+          await tx.organisations.insert(organisation(other));
+          await tx.persons.upsertLink(link(person.id, other, "Jeanne at other"));
+          await tx.persons.upsertLink({ ...link(person.id, pic, "Jeanne Renamed"), updatedAt: AT_MS });
+        });
+        const links = await store().read.persons.links(person.id);
+        assert.deepEqual(
+          links.map((l) => [l.organisationId, l.fullName]),
+          [
+            [pic, "Jeanne Renamed"],
+            [other, "Jeanne at other"],
+          ].sort((a, b) => a[0]!.localeCompare(b[0]!)),
+        );
+        const mine = await store().read.persons.findLink(person.id, pic);
+        assert.deepEqual(mine, { ...link(person.id, pic, "Jeanne Renamed"), updatedAt: AT_MS });
+        await store().transaction((tx) => tx.persons.deleteLink(person.id, other));
+        assert.equal(await store().read.persons.findLink(person.id, other), undefined);
+
+        await store().transaction(async (tx) => {
+          await tx.persons.deleteLink(person.id, pic);
+          await tx.persons.delete(person.id);
+        });
+        assert.equal(await store().read.persons.findByKey(person.esiKey), undefined);
+      });
+
+      it("listPaged: visibility, totals as numbers, sort keys both ways, search", async () => {
+        const pic = newPic();
+        const outsider = newPic();
+        const names = ["Zoé Martin", "adam Smith", "Émile Durand", "Bob O'Brien"];
+        const persons = await store().transaction(async (tx) => {
+          await tx.organisations.insert(organisation(pic));
+          await tx.organisations.insert(organisation(outsider));
+          const made: Person[] = [];
+          for (const [i, fullName] of names.entries()) {
+            const p = await tx.persons.insert({
+              ...newEsi(`p${i}`),
+              createdAt: `2026-10-1${i}T00:00:00.000Z`,
+              updatedAt: AT,
+            });
+            await tx.persons.upsertLink(link(p.id, pic, fullName));
+            made.push(p);
+          }
+          const hidden = await tx.persons.insert({ ...newEsi("hidden"), createdAt: AT, updatedAt: AT });
+          await tx.persons.upsertLink(link(hidden.id, outsider, "Hidden Person"));
+          return made;
+        });
+        const query = { organisationIds: [pic] };
+        const all = await store().read.persons.listPaged(query, offset());
+        assert.equal(all.total, 4);
+        assert.equal(typeof all.total, "number");
+        assert.deepEqual(
+          all.items.map((p) => p.esiKey),
+          persons.map((p) => p.esiKey).sort(),
+        );
+        const byName = await store().read.persons.listPaged(query, offset({ sort: "fullName" }));
+        const nameOf = (p: Person) => names[persons.findIndex((q) => q.id === p.id)];
+        assert.deepEqual(byName.items.map(nameOf), [...names].sort());
+        const byCreatedDesc = await store().read.persons.listPaged(
+          query,
+          offset({ sort: "createdAt", direction: "DESC" }),
+        );
+        assert.deepEqual(
+          byCreatedDesc.items.map((p) => p.id),
+          [...persons].reverse().map((p) => p.id),
+        );
+        const secondPage = await store().read.persons.listPaged(
+          query,
+          offset({ sort: "createdAt", offset: 1, limit: 2 }),
+        );
+        assert.deepEqual(
+          secondPage.items.map((p) => p.id),
+          persons.slice(1, 3).map((p) => p.id),
+        );
+        assert.equal(secondPage.total, 4);
+        const search = await store().read.persons.listPaged(query, offset({ search: "SMITH" }));
+        assert.deepEqual(search.items.map(nameOf), ["adam Smith"]);
+        assert.equal(search.total, 1);
+        const byEsi = await store().read.persons.listPaged(query, offset({ search: persons[2]!.esi }));
+        assert.deepEqual(
+          byEsi.items.map((p) => p.id),
+          [persons[2]!.id],
+        );
+        const none = await store().read.persons.listPaged({ organisationIds: [] }, offset());
+        assert.deepEqual(none, { items: [], total: 0 });
+      });
+
+      it("listPaged search treats %, _ and \\ literally", async () => {
+        const pic = newPic();
+        const names = [
+          "100% Student",
+          "1000 Student",
+          "under_score",
+          "underXscore",
+          "back\\slash",
+          "backslash",
+        ];
+        await store().transaction(async (tx) => {
+          await tx.organisations.insert(organisation(pic));
+          for (const [i, fullName] of names.entries()) {
+            const p = await tx.persons.insert({ ...newEsi(`like${i}`), createdAt: AT, updatedAt: AT });
+            await tx.persons.upsertLink(link(p.id, pic, fullName));
+          }
+        });
+        const names1 = async (search: string) => {
+          const page = await store().read.persons.listPaged(
+            { organisationIds: [pic] },
+            offset({ sort: "fullName", search }),
+          );
+          const out: string[] = [];
+          for (const p of page.items) {
+            const l = await store().read.persons.findLink(p.id, pic);
+            out.push(l?.fullName ?? "?");
+          }
+          return out;
+        };
+        assert.deepEqual(await names1("0%"), ["100% Student"]);
+        assert.deepEqual(await names1("r_s"), ["under_score"]);
+        assert.deepEqual(await names1("k\\s"), ["back\\slash"]);
+        assert.deepEqual(await names1("%"), ["100% Student"]);
+      });
+
+      it("listAfter pages through visible persons only, once each", async () => {
+        const pic = newPic();
+        const ids = await store().transaction(async (tx) => {
+          await tx.organisations.insert(organisation(pic));
+          const made: number[] = [];
+          for (let i = 0; i < 7; i++) {
+            const p = await tx.persons.insert({ ...newEsi(`k${i}`), createdAt: AT, updatedAt: AT });
+            await tx.persons.upsertLink(link(p.id, pic, `Person ${i}`));
+            made.push(p.id);
+          }
+          return made;
+        });
+        const seen: number[] = [];
+        let after = 0;
+        for (;;) {
+          const page = await store().read.persons.listAfter({ organisationIds: [pic] }, { after, limit: 3 });
+          seen.push(...page.items.map((p) => p.id));
+          if (page.next === null) break;
+          after = page.next;
+        }
+        assert.deepEqual(seen, ids);
+        assert.deepEqual(
+          await store().read.persons.listAfter({ organisationIds: [] }, { after: 0, limit: 3 }),
+          {
+            items: [],
+            next: null,
+          },
+        );
+      });
+
+      it("listUnlinked finds persons nothing refers to", async () => {
+        const { pic, person } = await seed();
+        const orphan = await store().transaction((tx) =>
+          tx.persons.insert({ ...newEsi("orphan"), createdAt: AT, updatedAt: AT }),
+        );
+        const withCard = await store().transaction(async (tx) => {
+          const p = await tx.persons.insert({ ...newEsi("carded"), createdAt: AT, updatedAt: AT });
+          await tx.cards.insert(newCard(p, pic));
+          return p;
+        });
+        const unlinked = (await store().read.persons.listUnlinked(100_000)).map((p) => p.id);
+        assert.ok(unlinked.includes(orphan.id));
+        assert.ok(!unlinked.includes(person.id));
+        assert.ok(!unlinked.includes(withCard.id));
+      });
+    });
+
+    describe("student statuses", () => {
+      it("save inserts at version 1, overwrites on the expected version, refuses a stale one", async () => {
+        const { pic, person } = await seed();
+        const status = {
+          personId: person.id,
+          esi: person.esi,
+          organisationId: pic,
+          state: "enrolled" as const,
+          validFrom: parseIsoDate("2026-09-01"),
+          validUntil: parseIsoDate("2027-08-31"),
+          createdAt: AT,
+          updatedAt: AT,
+        };
+        const v1 = await store().transaction((tx) => tx.statuses.save(status, null));
+        assert.equal(v1?.version, 1);
+        assert.equal(await store().transaction((tx) => tx.statuses.save(status, null)), undefined);
+        const v2 = await store().transaction((tx) =>
+          tx.statuses.save({ ...status, state: "suspended", validUntil: null, updatedAt: AT_MS }, 1),
+        );
+        assert.equal(v2?.version, 2);
+        assert.equal(
+          await store().transaction((tx) => tx.statuses.save({ ...status, state: "ended" }, 1)),
+          undefined,
+        );
+        const stored = await store().read.statuses.find(person.id, pic);
+        assert.deepEqual(stored, {
+          ...status,
+          state: "suspended",
+          validUntil: null,
+          updatedAt: AT_MS,
+          version: 2,
+        });
+        assert.deepEqual(
+          (await store().read.statuses.listForPerson(person.id)).map((s) => s.organisationId),
+          [pic],
+        );
+        await store().transaction((tx) => tx.statuses.delete(person.id, pic));
+        assert.equal(await store().read.statuses.find(person.id, pic), undefined);
+      });
+
+      it("listAfter filters by organisation and state; listEndedCandidates by date", async () => {
+        const pic = newPic();
+        const made = await store().transaction(async (tx) => {
+          await tx.organisations.insert(organisation(pic));
+          const out: Person[] = [];
+          const states = ["enrolled", "ended", "enrolled", "suspended"] as const;
+          const untils = ["2027-08-31", null, "2026-06-30", "2026-07-01"] as const;
+          for (const [i, state] of states.entries()) {
+            const p = await tx.persons.insert({ ...newEsi(`st${i}`), createdAt: AT, updatedAt: AT });
+            const until = untils[i] ?? null;
+            await tx.statuses.save(
+              {
+                personId: p.id,
+                esi: p.esi,
+                organisationId: pic,
+                state,
+                validFrom: parseIsoDate("2025-09-01"),
+                validUntil: until === null ? null : parseIsoDate(until),
+                createdAt: AT,
+                updatedAt: AT,
+              },
+              null,
+            );
+            out.push(p);
+          }
+          return out;
+        });
+        const enrolled = await store().read.statuses.listAfter(
+          { organisationIds: [pic], state: "enrolled" },
+          { after: 0, limit: 10 },
+        );
+        assert.deepEqual(
+          enrolled.items.map((s) => s.personId),
+          [made[0]!.id, made[2]!.id],
+        );
+        assert.equal(enrolled.next, null);
+        const paged = await store().read.statuses.listAfter(
+          { organisationIds: [pic], state: null },
+          { after: 0, limit: 3 },
+        );
+        assert.equal(paged.items.length, 3);
+        assert.equal(typeof paged.next, "number");
+        const rest = await store().read.statuses.listAfter(
+          { organisationIds: [pic], state: null },
+          { after: paged.next ?? 0, limit: 3 },
+        );
+        assert.deepEqual(
+          rest.items.map((s) => s.personId),
+          [made[3]!.id],
+        );
+
+        const candidates: number[] = [];
+        let after = 0;
+        for (;;) {
+          const page = await store().read.statuses.listEndedCandidates(parseIsoDate("2026-07-01"), {
+            after,
+            limit: 500,
+          });
+          candidates.push(...page.items.filter((s) => s.organisationId === pic).map((s) => s.personId));
+          if (page.next === null) break;
+          after = page.next;
+        }
+        // ended, and valid until 2026-06-30 (before 2026-07-01); not 2026-07-01 itself
+        assert.deepEqual(candidates, [made[1]!.id, made[2]!.id]);
+      });
+    });
+
+    describe("cards", () => {
+      it("insert then findByEscn gives every field back", async () => {
+        const { pic, person } = await seed();
+        const bureau = `B${uniqueSuffix()}`;
+        await store().transaction((tx) =>
+          tx.organisations.insert(organisation(bureau, { kind: "card-bureau" })),
+        );
+        const card = newCard(person, pic, {
+          processorId: bureau,
+          chipUid: "04A1B2C3D4E5F6",
+          createdAt: AT_MS,
+          updatedAt: AT_MS,
+        });
+        const inserted = await store().transaction((tx) => tx.cards.insert(card));
+        assert.deepEqual(inserted, { ...card, version: 1 });
+        assert.deepEqual(await store().read.cards.findByEscn(card.escn), { ...card, version: 1 });
+        assert.equal(await store().read.cards.findByEscn(generateEscn({ prefix: "001", pic })), undefined);
+      });
+
+      it("findPublic joins issuer and the holder's display-name consent", async () => {
+        const { pic, person } = await seed();
+        const card = newCard(person, pic);
+        await store().transaction((tx) => tx.cards.insert(card));
+        const before = await store().read.cards.findPublic(card.escn);
+        assert.deepEqual(before, {
+          escn: card.escn,
+          status: "ACTIVE",
+          issuedAt: "2026-09-01",
+          expiresAt: "2030-08-31",
+          displayName: "Jeanne E.",
+          issuerId: pic,
+          issuerName: `Université ${pic}`,
+          issuerShowsDisplayName: false,
+          holderConsentsToDisplayName: false,
+          personId: person.id,
+        });
+        const org = await store().read.organisations.findById(pic);
+        assert.ok(org);
+        await store().transaction(async (tx) => {
+          await tx.organisations.update({ ...org, showDisplayName: true });
+          await tx.consents.save(consent(person.id, pic, "display-name-publication", "given"));
+        });
+        const afterwards = await store().read.cards.findPublic(card.escn);
+        assert.equal(afterwards?.issuerShowsDisplayName, true);
+        assert.equal(afterwards?.holderConsentsToDisplayName, true);
+        await store().transaction((tx) =>
+          tx.consents.save({
+            ...consent(person.id, pic, "display-name-publication", "withdrawn"),
+            withdrawnAt: AT_MS,
+          }),
+        );
+        assert.equal((await store().read.cards.findPublic(card.escn))?.holderConsentsToDisplayName, false);
+        assert.equal(await store().read.cards.findPublic(generateEscn({ prefix: "001", pic })), undefined);
+      });
+
+      it("update with the current version bumps it; with a stale one answers undefined and changes nothing", async () => {
+        const { pic, person } = await seed();
+        const v1 = await store().transaction((tx) => tx.cards.insert(newCard(person, pic)));
+        const v2 = await store().transaction((tx) =>
+          tx.cards.update({ ...v1, status: "INACTIVE", inactiveReason: "lost", updatedAt: AT_MS }),
+        );
+        assert.equal(v2?.version, 2);
+        assert.equal(
+          await store().transaction((tx) => tx.cards.update({ ...v1, displayName: "Overwrite" })),
+          undefined,
+        );
+        const stored = await store().read.cards.findByEscn(v1.escn);
+        assert.equal(stored?.version, 2);
+        assert.equal(stored?.status, "INACTIVE");
+        assert.equal(stored?.inactiveReason, "lost");
+        assert.equal(stored?.displayName, "Jeanne E.");
+        assert.equal(stored?.updatedAt, AT_MS);
+        const ghost = { ...newCard(person, pic), version: 1 };
+        assert.equal(await store().transaction((tx) => tx.cards.update(ghost)), undefined);
+      });
+
+      it("delete, countForPerson, listForPerson, listExpiredBefore", async () => {
+        const { pic, person } = await seed();
+        const other = newPic();
+        await store().transaction((tx) => tx.organisations.insert(organisation(other)));
+        const a = newCard(person, pic, { expiresAt: parseIsoDate("2020-01-31") });
+        const b = newCard(person, pic, { expiresAt: parseIsoDate("2020-02-01") });
+        const c = newCard(person, other);
+        await store().transaction(async (tx) => {
+          await tx.cards.insert(b);
+          await tx.cards.insert(a);
+          await tx.cards.insert(c);
+        });
+        const count = await store().read.cards.countForPerson(person.id, [pic]);
+        assert.equal(count, 2);
+        assert.equal(typeof count, "number");
+        assert.equal(await store().read.cards.countForPerson(person.id, [pic, other]), 3);
+        assert.equal(await store().read.cards.countForPerson(person.id, []), 0);
+        assert.deepEqual(
+          (await store().read.cards.listForPerson(person.id)).map((x) => x.escn),
+          [b.escn, a.escn, c.escn],
+        );
+        const expired = (await store().read.cards.listExpiredBefore(parseIsoDate("2020-02-01"), 100_000)).map(
+          (x) => x.escn,
+        );
+        assert.ok(expired.includes(a.escn));
+        assert.ok(!expired.includes(b.escn), "a card expiring on the day itself is not expired before it");
+        await store().transaction((tx) => tx.cards.delete(a.escn));
+        assert.equal(await store().read.cards.findByEscn(a.escn), undefined);
+        assert.equal(await store().read.cards.countForPerson(person.id, [pic]), 1);
+      });
+
+      it("listPaged: visibility (issuer or processor), status filter, sort, search, totals", async () => {
+        const { pic, person } = await seed();
+        const bureau = `B${uniqueSuffix()}`;
+        const otherIssuer = newPic();
+        await store().transaction(async (tx) => {
+          await tx.organisations.insert(organisation(otherIssuer));
+          await tx.organisations.insert(organisation(bureau, { kind: "card-bureau" }));
+        });
+        const cards = [
+          newCard(person, pic, { displayName: "Charlie", issuedAt: parseIsoDate("2026-01-03") }),
+          newCard(person, pic, { displayName: "alice_x", issuedAt: parseIsoDate("2026-01-01") }),
+          newCard(person, pic, {
+            displayName: "Bob",
+            issuedAt: parseIsoDate("2026-01-02"),
+            status: "INACTIVE",
+            inactiveReason: "lost",
+          }),
+          newCard(person, otherIssuer, { displayName: "Processed", processorId: bureau }),
+          newCard(person, otherIssuer, { displayName: "Invisible" }),
+        ];
+        await store().transaction(async (tx) => {
+          for (const card of cards) await tx.cards.insert(card);
+        });
+        const query = { issuerIds: [pic], processorId: bureau, status: null };
+        const all = await store().read.cards.listPaged(query, offset({ sort: "displayName" }));
+        assert.equal(all.total, 4);
+        assert.equal(typeof all.total, "number");
+        assert.deepEqual(
+          all.items.map((x) => x.displayName),
+          ["Bob", "Charlie", "Processed", "alice_x"].sort((x, y) => (x < y ? -1 : 1)),
+        );
+        const byIssued = await store().read.cards.listPaged(
+          { ...query, processorId: null },
+          offset({ sort: "issuedAt", direction: "DESC", limit: 2 }),
+        );
+        assert.deepEqual(
+          byIssued.items.map((x) => x.displayName),
+          ["Charlie", "Bob"],
+        );
+        assert.equal(byIssued.total, 3);
+        const active = await store().read.cards.listPaged({ ...query, status: "ACTIVE" }, offset());
+        assert.equal(active.total, 3);
+        const search = await store().read.cards.listPaged(query, offset({ search: "ALICE_" }));
+        assert.deepEqual(
+          search.items.map((x) => x.displayName),
+          ["alice_x"],
+        );
+        const like = await store().read.cards.listPaged(query, offset({ search: "e_x" }));
+        assert.equal(like.total, 1, "_ is literal");
+        const byEscn = await store().read.cards.listPaged(
+          query,
+          offset({ search: cards[2]!.escn.slice(0, 13) }),
+        );
+        assert.deepEqual(
+          byEscn.items.map((x) => x.escn),
+          [cards[2]!.escn],
+        );
+        const nobody = await store().read.cards.listPaged(
+          { issuerIds: [], processorId: null, status: null },
+          offset(),
+        );
+        assert.deepEqual(nobody, { items: [], total: 0 });
+      });
+
+      it("insertMany loads 20,000 cards in one transaction", async () => {
+        const { pic, person } = await seed();
+        const escns = generateEscns(20_000, { prefix: "001", pic });
+        const rows = escns.map((escn, i) => ({ ...newCard(person, pic), escn, displayName: `bulk ${i}` }));
+        const loaded = await store().transaction((tx) => tx.cards.insertMany(rows));
+        assert.equal(loaded, 20_000);
+        assert.equal(typeof loaded, "number");
+        const counted = await store().read.cards.countForPerson(person.id, [pic]);
+        assert.equal(counted, 20_000);
+        const sample = await store().read.cards.findByEscn(escns[12_345]!);
+        assert.deepEqual(sample, { ...rows[12_345], version: 1 });
+        const page = await store().read.cards.listPaged(
+          { issuerIds: [pic], processorId: null, status: null },
+          offset({ limit: 1 }),
+        );
+        assert.equal(page.total, 20_000);
+        // a failing bulk load leaves nothing behind
+        const more = generateEscns(100, { prefix: "001", pic }).map((escn) => ({
+          ...newCard(person, pic),
+          escn,
+        }));
+        await assert.rejects(
+          store().transaction((tx) =>
+            tx.cards.insertMany([...more, { ...newCard(person, pic), escn: escns[0]! }]),
+          ),
+        );
+        assert.equal(await store().read.cards.findByEscn(more[0]!.escn), undefined);
+        assert.equal(await store().read.cards.countForPerson(person.id, [pic]), 20_000);
+      });
+
+      it("listAfter pages stably while other cards are inserted", async () => {
+        const { pic, person } = await seed();
+        const query = { issuerIds: [pic], processorId: null, status: null };
+        const initial = generateEscns(50, { prefix: "001", pic }).map((escn) => ({
+          ...newCard(person, pic),
+          escn,
+        }));
+        await store().transaction((tx) => tx.cards.insertMany(initial));
+        const seen: string[] = [];
+        let after = 0;
+        let inserted = 0;
+        for (let pages = 0; pages < 100; pages++) {
+          const page = await store().read.cards.listAfter(query, { after, limit: 7 });
+          seen.push(...page.items.map((c) => c.escn));
+          // concurrent writers between two pages
+          await Promise.all(
+            [0, 1].map(() =>
+              store().transaction(async (tx) => {
+                await tx.cards.insert(newCard(person, pic));
+              }),
+            ),
+          );
+          inserted += 2;
+          if (page.next === null) break;
+          assert.equal(typeof page.next, "number");
+          after = page.next;
+        }
+        assert.equal(new Set(seen).size, seen.length, "no card twice");
+        for (const card of initial) assert.ok(seen.includes(card.escn), `${card.escn} seen`);
+        assert.ok(inserted > 0);
+      });
+    });
+
+    describe("outbox", () => {
+      it("readAfter gives appended events in order, with increasing numeric positions", async () => {
+        const start = await outboxHead(store().read);
+        const audience = [newPic()];
+        await store().transaction((tx) => tx.outbox.append([event("a", audience), event("b", audience)]));
+        await store().transaction((tx) =>
+          tx.outbox.append([
+            event("c", audience, { type: "card.created", data: { n: 1, ok: true, x: null } }),
+          ]),
+        );
+        const events = await store().read.outbox.readAfter(start, 100);
+        assert.deepEqual(
+          events.map((e) => e.subject),
+          ["a", "b", "c"],
+        );
+        for (const [i, e] of events.entries()) {
+          assert.equal(typeof e.position, "number");
+          assert.equal(typeof e.id, "string");
+          if (i > 0) assert.ok(e.position > events[i - 1]!.position);
+        }
+        assert.deepEqual(events[2], {
+          id: events[2]!.id,
+          position: events[2]!.position,
+          type: "card.created",
+          subject: "c",
+          audience,
+          data: { n: 1, ok: true, x: null },
+          occurredAt: AT,
+        });
+        const resumed = await store().read.outbox.readAfter(events[0]!.position, 1);
+        assert.deepEqual(
+          resumed.map((e) => e.subject),
+          ["b"],
+        );
+      });
+
+      it("gives positions in commit order when transactions overlap", async () => {
+        const start = await outboxHead(store().read);
+        const first = gate();
+        const holdFirst = store().transaction(async (tx) => {
+          await tx.outbox.append([event("first", ["x"])]);
+          await first.wait;
+        });
+        await tick();
+        const second = store().transaction(async (tx) => {
+          await tx.outbox.append([event("second", ["x"])]);
+        });
+        // The second may commit before the first on an engine with concurrent writers, or wait behind it.
+        await Promise.race([second, new Promise((resolve) => setTimeout(resolve, 200))]);
+        const midway = await store().read.outbox.readAfter(start, 100);
+        first.open();
+        await Promise.all([holdFirst, second]);
+        const events = await store().read.outbox.readAfter(start, 100);
+        assert.deepEqual(events.map((e) => e.subject).sort(), ["first", "second"]);
+        // whatever a reader saw midway stays a prefix: nothing appears behind a position already read
+        assert.deepEqual(
+          events.slice(0, midway.length).map((e) => e.id),
+          midway.map((e) => e.id),
+        );
+      });
+
+      it("pseudonymise replaces an identifier as subject and in data, case-insensitively, within an audience", async () => {
+        const start = await outboxHead(store().read);
+        const ours = newPic();
+        const theirs = newPic();
+        const { esi, esiKey } = newEsi("erase");
+        await store().transaction((tx) =>
+          tx.outbox.append([
+            event(esi, [ours], { type: "person.linked", data: { esi } }),
+            event("card-1", [ours], { data: { esi: esi.toUpperCase(), other: "kept" } }),
+            event(esi, [ours, theirs], { type: "person.linked", data: { esi } }),
+            event("unrelated", [ours]),
+          ]),
+        );
+        const changed = await store().transaction((tx) =>
+          tx.outbox.pseudonymise([{ key: esiKey, pseudonym: "erased-1", audience: [ours] }]),
+        );
+        assert.equal(changed, 2);
+        assert.equal(typeof changed, "number");
+        const events = await store().read.outbox.readAfter(start, 100);
+        assert.deepEqual(
+          events.map((e) => [e.subject, e.data]),
+          [
+            ["erased-1", { esi: "erased-1" }],
+            ["card-1", { esi: "erased-1", other: "kept" }],
+            [esi, { esi }],
+            ["unrelated", { subject: "unrelated" }],
+          ],
+        );
+        const everywhere = await store().transaction((tx) =>
+          tx.outbox.pseudonymise([{ key: esiKey, pseudonym: "erased-2", audience: null }]),
+        );
+        assert.equal(everywhere, 1);
+        assert.equal((await store().read.outbox.readAfter(start, 100))[2]?.subject, "erased-2");
+      });
+    });
+
+    describe("consents", () => {
+      it("save, find, listForPerson, givenAmong, purgeWithdrawnBefore, deleteForPerson", async () => {
+        const { pic, person } = await seed();
+        const other = (await seed()).person;
+        await store().transaction(async (tx) => {
+          await tx.consents.save(consent(person.id, pic, "display-name-publication", "given"));
+          await tx.consents.save(consent(person.id, pic, "status-sharing", "given"));
+          await tx.consents.save({
+            ...consent(other.id, pic, "display-name-publication", "withdrawn"),
+            withdrawnAt: "2020-01-01T00:00:00.000Z",
+          });
+        });
+        assert.deepEqual(
+          await store().read.consents.find(person.id, "status-sharing"),
+          consent(person.id, pic, "status-sharing", "given"),
+        );
+        assert.deepEqual(
+          (await store().read.consents.listForPerson(person.id)).map((c) => c.purpose),
+          ["display-name-publication", "status-sharing"],
+        );
+        const given = await store().read.consents.givenAmong(
+          [person.id, other.id],
+          "display-name-publication",
+        );
+        assert.deepEqual([...given], [person.id]);
+        assert.equal(typeof [...given][0], "number");
+        assert.deepEqual([...(await store().read.consents.givenAmong([], "status-sharing"))], []);
+        await store().transaction((tx) =>
+          tx.consents.save({
+            ...consent(person.id, pic, "status-sharing", "withdrawn"),
+            withdrawnAt: "2026-10-15T12:00:00.000Z",
+          }),
+        );
+        assert.equal((await store().read.consents.find(person.id, "status-sharing"))?.state, "withdrawn");
+        const purged = await store().transaction((tx) =>
+          tx.consents.purgeWithdrawnBefore("2021-01-01T00:00:00.000Z"),
+        );
+        assert.ok(purged >= 1);
+        assert.equal(typeof purged, "number");
+        assert.equal(await store().read.consents.find(other.id, "display-name-publication"), undefined);
+        assert.equal((await store().read.consents.find(person.id, "status-sharing"))?.state, "withdrawn");
+        await store().transaction((tx) => tx.consents.deleteForPerson(person.id));
+        assert.deepEqual(await store().read.consents.listForPerson(person.id), []);
+      });
+    });
+
+    describe("audit trail", () => {
+      it("append chains entries that firstBrokenLink verifies; purgeThrough moves the anchor", async () => {
+        const { person } = await seed();
+        const countBefore = await store().read.audit.count();
+        assert.equal(typeof countBefore, "number");
+        const subject = `card-${uniqueSuffix()}`;
+        await store().transaction((tx) =>
+          tx.audit.append([auditEntry(subject, person.id), auditEntry(subject, person.id)]),
+        );
+        await store().transaction((tx) =>
+          tx.audit.append([auditEntry(subject, null, "2026-10-16T00:00:00.000Z")]),
+        );
+        assert.equal(await store().read.audit.count(), countBefore + 3);
+
+        const readAll = async () => {
+          const anchor = await store().read.audit.anchor();
+          const entries = [];
+          let seq = anchor.seq;
+          for (;;) {
+            const batch = await store().read.audit.readAfter(seq, 1000);
+            if (batch.length === 0) break;
+            entries.push(...batch);
+            seq = batch.at(-1)!.seq;
+          }
+          return { anchor, entries };
+        };
+        const { anchor, entries } = await readAll();
+        assert.equal(typeof anchor.seq, "number");
+        if (anchor.seq === 0) assert.equal(anchor.hash, GENESIS_HASH);
+        assert.equal(firstBrokenLink(entries, anchor), undefined);
+        const ours = entries.filter((e) => e.subject === subject);
+        assert.equal(ours.length, 3);
+        assert.equal(typeof ours[0]!.seq, "number");
+        assert.equal(ours[0]!.personId, person.id);
+        assert.equal(ours[2]!.at, "2026-10-16T00:00:00.000Z");
+
+        const listed = await store().read.audit.list({ subjects: [subject] }, { after: 0, limit: 2 });
+        assert.deepEqual(
+          listed.items.map((e) => e.seq),
+          ours.slice(0, 2).map((e) => e.seq),
+        );
+        assert.equal(listed.next, ours[1]!.seq);
+        const byPerson = await store().read.audit.list(
+          { personIds: [person.id], onlyCard: subject },
+          { after: 0, limit: 10 },
+        );
+        assert.equal(byPerson.items.length, 2);
+        assert.deepEqual(await store().read.audit.list({}, { after: 0, limit: 10 }), {
+          items: [],
+          next: null,
+        });
+
+        const lastSeq = ours[2]!.seq;
+        assert.equal(await store().read.audit.lastSeqBefore("2026-10-16T00:00:00.000Z"), ours[1]!.seq);
+        const purged = await store().transaction((tx) => tx.audit.purgeThrough(ours[1]!.seq));
+        assert.equal(typeof purged, "number");
+        assert.ok(purged >= 2);
+        const afterPurge = await readAll();
+        assert.equal(afterPurge.anchor.seq, ours[1]!.seq);
+        assert.equal(afterPurge.anchor.hash, ours[1]!.hash);
+        assert.equal(afterPurge.entries[0]?.seq, lastSeq);
+        assert.equal(firstBrokenLink(afterPurge.entries, afterPurge.anchor), undefined);
+        // the chain continues from the remaining head
+        await store().transaction((tx) => tx.audit.append([auditEntry(subject, person.id)]));
+        const continued = await readAll();
+        assert.equal(continued.entries.at(-1)?.seq, lastSeq + 1);
+        assert.equal(firstBrokenLink(continued.entries, continued.anchor), undefined);
+        assert.equal(await store().transaction((tx) => tx.audit.purgeThrough(0)), 0);
+      });
+    });
+
+    describe("leases", () => {
+      it("one holder at a time; renewal, expiry and release", async () => {
+        const name = `job-${uniqueSuffix()}`;
+        const t = (minutes: number) => new Date(Date.parse(AT) + minutes * 60_000).toISOString();
+        const acquire = (holder: string, now: number, until: number) =>
+          store().transaction((tx) => tx.leases.tryAcquire(name, holder, t(now), t(until)));
+        const [a, b] = await Promise.all([acquire("A", 0, 10), acquire("B", 0, 10)]);
+        assert.equal(Number(a) + Number(b), 1, "exactly one of two holders racing gets the lease");
+        const winner = a ? "A" : "B";
+        const loser = a ? "B" : "A";
+        assert.equal(await acquire(winner, 5, 15), true, "the holder renews");
+        assert.equal(await acquire(loser, 10, 20), false, "not before the renewed expiry");
+        assert.equal(await acquire(loser, 15, 25), true, "taken over once expired");
+        assert.equal(await acquire(winner, 16, 26), false);
+        await store().transaction((tx) => tx.leases.release(name, winner));
+        assert.equal(await acquire(winner, 17, 27), false, "a release by a non-holder changes nothing");
+        await store().transaction((tx) => tx.leases.release(name, loser));
+        assert.equal(await acquire(winner, 18, 28), true, "free after its holder released it");
+      });
+    });
+
+    describe("transactions", () => {
+      it("commit a card and its outbox event together", async () => {
+        const { pic, person } = await seed();
+        const start = await outboxHead(store().read);
+        const card = newCard(person, pic);
+        const result = await store().transaction(async (tx) => {
+          const created = await tx.cards.insert(card);
+          await tx.outbox.append([event(card.escn, [pic], { type: "card.created" })]);
+          return created;
+        });
+        assert.equal(result.version, 1);
+        assert.equal((await store().read.cards.findByEscn(card.escn))?.version, 1);
+        const events = await store().read.outbox.readAfter(start, 100);
+        assert.deepEqual(
+          events.filter((e) => e.subject === card.escn).map((e) => e.type),
+          ["card.created"],
+        );
+      });
+
+      it("roll back entirely when the work throws: no card, no event, no organisation", async () => {
+        const { pic, person } = await seed();
+        const start = await outboxHead(store().read);
+        const card = newCard(person, pic);
+        const orgId = newPic();
+        await assert.rejects(
+          store().transaction(async (tx) => {
+            await tx.organisations.insert(organisation(orgId));
+            await tx.outbox.append([event(card.escn, [pic], { type: "card.created" })]);
+            await tx.cards.insert(card);
+            await tick();
+            throw new Error("the service changed its mind");
+          }),
+          /changed its mind/,
+        );
+        assert.equal(await store().read.cards.findByEscn(card.escn), undefined);
+        assert.equal(await store().read.organisations.findById(orgId), undefined);
+        assert.deepEqual(
+          (await store().read.outbox.readAfter(start, 100)).filter((e) => e.subject === card.escn),
+          [],
+        );
+        await store().transaction(async (tx) => {
+          assert.equal(await tx.cards.findByEscn(card.escn), undefined);
+        });
+      });
+
+      it("roll back when the database refuses a write halfway, and keep working", async () => {
+        const { pic, person } = await seed();
+        const card = newCard(person, pic);
+        await store().transaction((tx) => tx.cards.insert(card));
+        const other = newCard(person, pic);
+        await assert.rejects(
+          store().transaction(async (tx) => {
+            await tx.cards.insert(other);
+            await tx.cards.insert(card);
+          }),
+        );
+        assert.equal(await store().read.cards.findByEscn(other.escn), undefined);
+        const next = newCard(person, pic);
+        assert.equal(await store().transaction(async (tx) => (await tx.cards.insert(next)).version), 1);
+        assert.equal(await store().transaction(async () => 42), 42);
+      });
+
+      it("a read outside a transaction does not see its uncommitted writes", async () => {
+        const { pic, person } = await seed();
+        const card = newCard(person, pic);
+        const existing = await store().transaction((tx) => tx.cards.insert(newCard(person, pic)));
+        const written = gate();
+        const release = gate();
+        const pending = store().transaction(async (tx) => {
+          await tx.cards.insert(card);
+          await tx.cards.update({ ...existing, status: "INACTIVE", inactiveReason: "lost" });
+          written.open();
+          await release.wait;
+        });
+        await written.wait;
+        try {
+          assert.equal(await store().read.cards.findByEscn(card.escn), undefined);
+          assert.equal(await store().read.cards.findPublic(card.escn), undefined);
+          const during = await store().read.cards.findByEscn(existing.escn);
+          assert.equal(during?.status, "ACTIVE");
+          assert.equal(during?.version, 1);
+        } finally {
+          release.open();
+          await pending;
+        }
+        assert.equal((await store().read.cards.findByEscn(card.escn))?.escn, card.escn);
+        assert.equal((await store().read.cards.findByEscn(existing.escn))?.version, 2);
+      });
+    });
+
+    describe("uniqueness", () => {
+      it("a second card with the same ESCN is refused", async () => {
+        const { pic, person } = await seed();
+        const card = newCard(person, pic);
+        await store().transaction((tx) => tx.cards.insert(card));
+        await assert.rejects(store().transaction((tx) => tx.cards.insert({ ...card, displayName: "Twin" })));
+        assert.equal((await store().read.cards.findByEscn(card.escn))?.displayName, "Jeanne E.");
+      });
+
+      it("a second person with the same ESI key is refused", async () => {
+        const { person } = await seed();
+        await assert.rejects(
+          store().transaction((tx) =>
+            tx.persons.insert({
+              esi: person.esi.toUpperCase(),
+              esiKey: person.esiKey,
+              createdAt: AT,
+              updatedAt: AT,
+            }),
+          ),
+        );
+        assert.equal((await store().read.persons.findByKey(person.esiKey))?.id, person.id);
+      });
+
+      it("a second organisation with the same id is refused", async () => {
+        const { pic } = await seed();
+        await assert.rejects(
+          store().transaction((tx) => tx.organisations.insert(organisation(pic, { name: "Impostor" }))),
+        );
+        assert.equal((await store().read.organisations.findById(pic))?.name, `Université ${pic}`);
+      });
+    });
+
+    describe("dates and time zones", () => {
+      it("dates come back as the same yyyy-MM-dd strings and timestamps unchanged, whatever the process's zone", async () => {
+        const { pic, person } = await seed();
+        const zone = process.env["TZ"];
+        // Far from UTC both ways: a date turned into a local midnight would shift by a day.
+        for (const tz of ["Pacific/Kiritimati", "Pacific/Pago_Pago"]) {
+          process.env["TZ"] = tz;
+          try {
+            const card = newCard(person, pic, {
+              issuedAt: parseIsoDate("2026-01-01"),
+              expiresAt: parseIsoDate("2030-12-31"),
+              createdAt: AT_MS,
+              updatedAt: "2026-03-29T01:30:00.000Z",
+            });
+            await store().transaction((tx) => tx.cards.insert(card));
+            const stored = await store().read.cards.findByEscn(card.escn);
+            assert.equal(stored?.issuedAt, "2026-01-01");
+            assert.equal(stored?.expiresAt, "2030-12-31");
+            assert.equal(typeof stored?.issuedAt, "string");
+            assert.equal(stored?.createdAt, AT_MS);
+            assert.equal(stored?.updatedAt, "2026-03-29T01:30:00.000Z");
+            const pub = await store().read.cards.findPublic(card.escn);
+            assert.equal(pub?.issuedAt, "2026-01-01");
+            assert.equal(pub?.expiresAt, "2030-12-31");
+          } finally {
+            if (zone === undefined) delete process.env["TZ"];
+            else process.env["TZ"] = zone;
+          }
+        }
+        const status = await store().transaction((tx) =>
+          tx.statuses.save(
+            {
+              personId: person.id,
+              esi: person.esi,
+              organisationId: pic,
+              state: "enrolled",
+              validFrom: parseIsoDate("2026-02-28") as IsoDate,
+              validUntil: parseIsoDate("2028-02-29") as IsoDate,
+              createdAt: AT_MS,
+              updatedAt: AT_MS,
+            },
+            null,
+          ),
+        );
+        assert.equal(status?.version, 1);
+        const stored = await store().read.statuses.find(person.id, pic);
+        assert.equal(stored?.validFrom, "2026-02-28");
+        assert.equal(stored?.validUntil, "2028-02-29");
+        assert.equal(stored?.createdAt, AT_MS);
+      });
+    });
+
+    describe("concurrency", () => {
+      it("20 parallel read-modify-write updates of one card, retried on a stale version, lose nothing", async () => {
+        const { pic, person } = await seed();
+        const card = newCard(person, pic);
+        await store().transaction((tx) => tx.cards.insert(card));
+        const start = await outboxHead(store().read);
+        const writers = 20;
+        let retries = 0;
+        const versions = await Promise.all(
+          Array.from({ length: writers }, async (_, i) => {
+            for (let attempt = 0; attempt < 200; attempt++) {
+              const saved = await store().transaction(async (tx) => {
+                const current = await tx.cards.findByEscn(card.escn);
+                assert.ok(current);
+                await tick(); // let the other writers run in between
+                const next = await tx.cards.update({ ...current, displayName: `writer ${i}`, updatedAt: AT });
+                if (next) await tx.outbox.append([event(card.escn, [pic], { data: { writer: i } })]);
+                return next;
+              });
+              if (saved) return saved.version;
+              retries++;
+            }
+            throw new Error(`writer ${i} never got its update in`);
+          }),
+        );
+        assert.deepEqual(
+          [...versions].sort((a, b) => a - b),
+          Array.from({ length: writers }, (_, i) => i + 2),
+        );
+        const stored = await store().read.cards.findByEscn(card.escn);
+        assert.equal(stored?.version, writers + 1);
+        const events = (await store().read.outbox.readAfter(start, 1000)).filter(
+          (e) => e.subject === card.escn,
+        );
+        assert.deepEqual(
+          events.map((e) => e.data["writer"]).sort((a, b) => Number(a) - Number(b)),
+          Array.from({ length: writers }, (_, i) => i),
+          `one event per kept update (${retries} retries)`,
+        );
+      });
+    });
+  });
+}
+
+function consent(
+  personId: number,
+  recordedBy: string,
+  purpose: Consent["purpose"],
+  state: Consent["state"],
+): Consent {
+  return {
+    personId,
+    purpose,
+    state,
+    wordingVersion: "2026-01",
+    recordedBy,
+    givenAt: AT,
+    withdrawnAt: null,
+    updatedAt: AT,
+  };
+}
