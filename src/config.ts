@@ -138,7 +138,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxPageSize: integer(env, "OPENESC_MAX_PAGE_SIZE", 100, 1, 1000),
     maxGeneratedEscns: integer(env, "OPENESC_MAX_GENERATED_ESCNS", 100, 1, 10000),
     bodyLimit: integer(env, "OPENESC_BODY_LIMIT", 1_048_576, 1024, 100 * 1_048_576),
-    statusCacheSize: integer(env, "OPENESC_STATUS_CACHE_SIZE", 200_000, 0, 10_000_000),
+    statusCacheSize: integer(env, "OPENESC_STATUS_CACHE_SIZE", 50_000, 0, 10_000_000),
     timeZone,
     retentionDays: integer(env, "OPENESC_RETENTION_DAYS", 730, 1, 36_500),
     consentProofDays: integer(env, "OPENESC_CONSENT_PROOF_DAYS", 1095, 1, 36_500),

@@ -44,7 +44,7 @@ describe("loadConfig defaults", () => {
     assert.equal(config.maxPageSize, 100);
     assert.equal(config.maxGeneratedEscns, 100);
     assert.equal(config.bodyLimit, 1_048_576);
-    assert.equal(config.statusCacheSize, 200_000);
+    assert.equal(config.statusCacheSize, 50_000);
     assert.equal(config.timeZone, "UTC");
     assert.equal(config.retentionDays, 730);
     assert.equal(config.consentProofDays, 1095);

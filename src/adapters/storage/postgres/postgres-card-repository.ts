@@ -130,7 +130,8 @@ function copyField(value: unknown): string {
   );
 }
 
-function* copyLines(cards: readonly Omit<Card, "version">[]): Generator<string> {
+/** The COPY text of `cards` in strings of {@link COPY_CHUNK} rows (exported for the bulk-load benchmark's raw ceiling). */
+export function* copyLines(cards: readonly Omit<Card, "version">[]): Generator<string> {
   for (let i = 0; i < cards.length; i += COPY_CHUNK) {
     let text = "";
     for (const card of cards.slice(i, i + COPY_CHUNK))
