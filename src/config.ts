@@ -30,6 +30,12 @@ export interface Config {
   readonly bodyLimit: number;
   /** Number of public status answers kept in memory (0 turns the cache off). */
   readonly statusCacheSize: number;
+  /**
+   * Longest time an audit entry of a read waits in memory before its group commit, in milliseconds. Longer
+   * means fewer write transactions (each makes SQLite readers drop their page cache); a crash can lose the
+   * reads of that last moment, never a write's entry.
+   */
+  readonly auditFlushMs: number;
   /** The time zone whose calendar decides when a card expires and a status ends. */
   readonly timeZone: string;
   /**
@@ -139,6 +145,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxGeneratedEscns: integer(env, "OPENESC_MAX_GENERATED_ESCNS", 100, 1, 10000),
     bodyLimit: integer(env, "OPENESC_BODY_LIMIT", 1_048_576, 1024, 100 * 1_048_576),
     statusCacheSize: integer(env, "OPENESC_STATUS_CACHE_SIZE", 50_000, 0, 10_000_000),
+    auditFlushMs: integer(env, "OPENESC_AUDIT_FLUSH_MS", 250, 1, 5000),
     timeZone,
     retentionDays: integer(env, "OPENESC_RETENTION_DAYS", 730, 1, 36_500),
     consentProofDays: integer(env, "OPENESC_CONSENT_PROOF_DAYS", 1095, 1, 36_500),

@@ -36,7 +36,7 @@ export function createStorage(config: Config): Storage {
 }
 
 export function createServices(config: Config, storage: Storage, clock: Clock = systemClock): HubServices {
-  const audit = new AuditTrail(storage, clock);
+  const audit = new AuditTrail(storage, clock, { flushAfterMs: config.auditFlushMs });
   const ctx = { storage, clock, timeZone: config.timeZone, audit };
   // A process-local cache is exact only while this process sees every write, i.e. on a store it owns.
   const cache = new PublicStatusCache(

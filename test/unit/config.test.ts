@@ -45,6 +45,7 @@ describe("loadConfig defaults", () => {
     assert.equal(config.maxGeneratedEscns, 100);
     assert.equal(config.bodyLimit, 1_048_576);
     assert.equal(config.statusCacheSize, 50_000);
+    assert.equal(config.auditFlushMs, 250);
     assert.equal(config.timeZone, "UTC");
     assert.equal(config.retentionDays, 730);
     assert.equal(config.consentProofDays, 1095);
@@ -101,6 +102,7 @@ describe("loadConfig from the environment", () => {
       OPENESC_MAX_GENERATED_ESCNS: "250",
       OPENESC_BODY_LIMIT: "2048",
       OPENESC_STATUS_CACHE_SIZE: "0",
+      OPENESC_AUDIT_FLUSH_MS: "40",
       OPENESC_TIME_ZONE: "Europe/Brussels",
       OPENESC_RETENTION_DAYS: "365",
       OPENESC_CONSENT_PROOF_DAYS: "1826",
@@ -127,6 +129,7 @@ describe("loadConfig from the environment", () => {
         maxGeneratedEscns: 250,
         bodyLimit: 2048,
         statusCacheSize: 0,
+        auditFlushMs: 40,
         timeZone: "Europe/Brussels",
         retentionDays: 365,
         consentProofDays: 1826,
