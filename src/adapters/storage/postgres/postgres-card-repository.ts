@@ -2,8 +2,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import type { Card, CardStatus, InactiveReason } from "../../../domain/card.ts";
-import type { CardType } from "../../../domain/card-type.ts";
+import type { Card, CardStatus } from "../../../domain/card.ts";
 import type { Escn } from "../../../domain/escn.ts";
 import type { IsoDate } from "../../../domain/iso-date.ts";
 import type {
@@ -15,27 +14,16 @@ import type {
   OffsetPage,
   PublicCardRecord,
 } from "../../../ports/storage.ts";
+import {
+  CARD_INSERT_COLUMNS,
+  CARD_SELECT,
+  CARD_SORT_COLUMNS,
+  type CardRow,
+  cardInsertValues,
+  cardUpdateValues,
+  toCard,
+} from "../rows/card-row.ts";
 import { type PostgresQueryable, params } from "./postgres-connection.ts";
-
-/** bigint columns arrive as strings from `pg`; they are converted with `Number` (ids stay below 2^53). */
-interface CardRow {
-  id: string;
-  escn: string;
-  person_id: string;
-  esi: string;
-  issuer_id: string;
-  processor_id: string | null;
-  card_type: CardType;
-  status: CardStatus;
-  inactive_reason: InactiveReason | null;
-  issued_at: string;
-  expires_at: string;
-  display_name: string | null;
-  chip_uid: string | null;
-  created_at: string;
-  updated_at: string;
-  version: number;
-}
 
 interface PublicRow {
   escn: string;
@@ -50,10 +38,6 @@ interface PublicRow {
   display_name_consent: boolean;
 }
 
-const SELECT = `SELECT c.id, c.escn, c.person_id, p.esi, c.issuer_id, c.processor_id, c.card_type, c.status,
-  c.inactive_reason, c.issued_at, c.expires_at, c.display_name, c.chip_uid, c.created_at, c.updated_at, c.version
-  FROM cards c JOIN persons p ON p.id = c.person_id`;
-
 /** The public status in one statement: the card, its issuer, and the holder's display-name consent. */
 const PUBLIC_SQL = `SELECT c.escn, c.status, c.issued_at, c.expires_at, c.display_name, c.issuer_id, c.person_id,
   o.name AS issuer_name, o.show_display_name, k.person_id IS NOT NULL AS display_name_consent
@@ -61,9 +45,6 @@ const PUBLIC_SQL = `SELECT c.escn, c.status, c.issued_at, c.expires_at, c.displa
   LEFT JOIN consents k ON k.person_id = c.person_id AND k.purpose = 'display-name-publication' AND k.state = 'given'
   WHERE c.escn = $1`;
 
-/** The columns a new card writes, in the order of {@link insertValues}; `id` is generated, `version` is 1. */
-const COLUMNS = `escn, person_id, issuer_id, processor_id, card_type, status, inactive_reason,
-  issued_at, expires_at, display_name, chip_uid, created_at, updated_at, version`;
 const COLUMN_COUNT = 14;
 
 /** Rows per multi-row INSERT when COPY is not available: 14,000 parameters, far below the 65,535 limit. */
@@ -77,50 +58,10 @@ const COPY_CHUNK = 500;
  * NULLs first in ascending order, PostgreSQL last: {@link nulls} restores SQLite's order.
  */
 const SORT_COLUMNS: Record<string, string> = {
-  cardNumber: "c.escn",
-  issuedAt: "c.issued_at",
-  expiresAt: "c.expires_at",
+  ...CARD_SORT_COLUMNS,
   displayName: `c.display_name COLLATE "C"`,
-  createdAt: "c.created_at",
 };
 const nulls = (direction: "ASC" | "DESC"): string => (direction === "ASC" ? "NULLS FIRST" : "NULLS LAST");
-
-const toCard = (row: CardRow): Card => ({
-  escn: row.escn as Escn,
-  personId: Number(row.person_id),
-  esi: row.esi,
-  issuerId: row.issuer_id,
-  processorId: row.processor_id,
-  cardType: row.card_type,
-  status: row.status,
-  inactiveReason: row.inactive_reason,
-  issuedAt: row.issued_at as IsoDate,
-  expiresAt: row.expires_at as IsoDate,
-  displayName: row.display_name,
-  chipUid: row.chip_uid,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-  version: row.version,
-});
-
-function insertValues(card: Omit<Card, "version">): unknown[] {
-  return [
-    card.escn,
-    card.personId,
-    card.issuerId,
-    card.processorId,
-    card.cardType,
-    card.status,
-    card.inactiveReason,
-    card.issuedAt,
-    card.expiresAt,
-    card.displayName,
-    card.chipUid,
-    card.createdAt,
-    card.updatedAt,
-    1,
-  ];
-}
 
 /** One value in COPY's text format: `\N` for NULL, and backslash, tab, newline and CR escaped. */
 function copyField(value: unknown): string {
@@ -135,7 +76,7 @@ export function* copyLines(cards: readonly Omit<Card, "version">[]): Generator<s
   for (let i = 0; i < cards.length; i += COPY_CHUNK) {
     let text = "";
     for (const card of cards.slice(i, i + COPY_CHUNK))
-      text += `${insertValues(card).map(copyField).join("\t")}\n`;
+      text += `${cardInsertValues(card).map(copyField).join("\t")}\n`;
     yield text;
   }
 }
@@ -154,12 +95,14 @@ export class PostgresCardRepository implements CardRepository {
   }
 
   async findByEscn(escn: Escn): Promise<Card | undefined> {
-    const { rows } = await this.#db.query<CardRow>(`${SELECT} WHERE c.escn = $1`, [escn]);
+    const { rows } = await this.#db.query<CardRow>(`${CARD_SELECT} WHERE c.escn = $1`, [escn]);
     return rows[0] && toCard(rows[0]);
   }
 
   async findForUpdate(escn: Escn): Promise<Card | undefined> {
-    const { rows } = await this.#db.query<CardRow>(`${SELECT} WHERE c.escn = $1 FOR UPDATE OF c`, [escn]);
+    const { rows } = await this.#db.query<CardRow>(`${CARD_SELECT} WHERE c.escn = $1 FOR UPDATE OF c`, [
+      escn,
+    ]);
     return rows[0] && toCard(rows[0]);
   }
 
@@ -183,8 +126,8 @@ export class PostgresCardRepository implements CardRepository {
 
   async insert(card: Omit<Card, "version">): Promise<Card> {
     await this.#db.query(
-      `INSERT INTO cards (${COLUMNS}) VALUES (${params(COLUMN_COUNT)})`,
-      insertValues(card),
+      `INSERT INTO cards (${CARD_INSERT_COLUMNS}) VALUES (${params(COLUMN_COUNT)})`,
+      cardInsertValues(card),
     );
     return { ...card, version: 1 };
   }
@@ -197,14 +140,17 @@ export class PostgresCardRepository implements CardRepository {
   async insertMany(cards: readonly Omit<Card, "version">[]): Promise<number> {
     if (cards.length === 0) return 0;
     if (this.#db instanceof pg.Client) {
-      const copy = this.#db.query(copyFrom(`COPY cards (${COLUMNS}) FROM STDIN`));
+      const copy = this.#db.query(copyFrom(`COPY cards (${CARD_INSERT_COLUMNS}) FROM STDIN`));
       await pipeline(Readable.from(copyLines(cards)), copy);
       return cards.length;
     }
     for (let i = 0; i < cards.length; i += INSERT_CHUNK) {
       const chunk = cards.slice(i, i + INSERT_CHUNK);
       const rows = chunk.map((_, n) => `(${params(COLUMN_COUNT, n * COLUMN_COUNT)})`).join(", ");
-      await this.#db.query(`INSERT INTO cards (${COLUMNS}) VALUES ${rows}`, chunk.flatMap(insertValues));
+      await this.#db.query(
+        `INSERT INTO cards (${CARD_INSERT_COLUMNS}) VALUES ${rows}`,
+        chunk.flatMap(cardInsertValues),
+      );
     }
     return cards.length;
   }
@@ -214,20 +160,7 @@ export class PostgresCardRepository implements CardRepository {
       `UPDATE cards SET person_id = $1, processor_id = $2, card_type = $3, status = $4, inactive_reason = $5,
         issued_at = $6, expires_at = $7, display_name = $8, chip_uid = $9, updated_at = $10, version = version + 1
        WHERE escn = $11 AND version = $12`,
-      [
-        card.personId,
-        card.processorId,
-        card.cardType,
-        card.status,
-        card.inactiveReason,
-        card.issuedAt,
-        card.expiresAt,
-        card.displayName,
-        card.chipUid,
-        card.updatedAt,
-        card.escn,
-        card.version,
-      ],
+      cardUpdateValues(card),
     );
     return result.rowCount === 0 ? undefined : { ...card, version: card.version + 1 };
   }
@@ -246,7 +179,7 @@ export class PostgresCardRepository implements CardRepository {
   }
 
   async listForPerson(personId: number): Promise<Card[]> {
-    const { rows } = await this.#db.query<CardRow>(`${SELECT} WHERE c.person_id = $1 ORDER BY c.id`, [
+    const { rows } = await this.#db.query<CardRow>(`${CARD_SELECT} WHERE c.person_id = $1 ORDER BY c.id`, [
       personId,
     ]);
     return rows.map(toCard);
@@ -254,7 +187,7 @@ export class PostgresCardRepository implements CardRepository {
 
   async listExpiredBefore(before: IsoDate, limit: number): Promise<Card[]> {
     const { rows } = await this.#db.query<CardRow>(
-      `${SELECT} WHERE c.expires_at < $1 ORDER BY c.expires_at, c.id LIMIT $2`,
+      `${CARD_SELECT} WHERE c.expires_at < $1 ORDER BY c.expires_at, c.id LIMIT $2`,
       [before, limit],
     );
     return rows.map(toCard);
@@ -286,7 +219,7 @@ export class PostgresCardRepository implements CardRepository {
     const column = SORT_COLUMNS[page.sort] ?? "c.id";
     const direction = page.direction === "DESC" ? "DESC" : "ASC";
     const { rows } = await this.#db.query<CardRow>(
-      `${SELECT} WHERE ${where} ORDER BY ${column} ${direction} ${nulls(direction)}, c.id ${direction}
+      `${CARD_SELECT} WHERE ${where} ORDER BY ${column} ${direction} ${nulls(direction)}, c.id ${direction}
        LIMIT $${values.length + 1} OFFSET $${values.length + 2}`,
       [...values, page.limit, page.offset],
     );
@@ -297,7 +230,7 @@ export class PostgresCardRepository implements CardRepository {
     const values: unknown[] = [page.after];
     const visible = this.#visibility(query, values);
     const { rows } = await this.#db.query<CardRow>(
-      `${SELECT} WHERE c.id > $1 AND ${visible} ORDER BY c.id LIMIT $${values.length + 1}`,
+      `${CARD_SELECT} WHERE c.id > $1 AND ${visible} ORDER BY c.id LIMIT $${values.length + 1}`,
       [...values, page.limit + 1],
     );
     const first = rows.slice(0, page.limit);

@@ -1,30 +1,14 @@
-import type { Consent, ConsentState } from "../../../domain/consent.ts";
+import type { Consent } from "../../../domain/consent.ts";
 import type { Purpose } from "../../../domain/purpose.ts";
 import type { ConsentRepository } from "../../../ports/storage.ts";
+import {
+  CONSENT_COLUMNS,
+  CONSENT_ON_CONFLICT,
+  type ConsentRow,
+  consentValues,
+  toConsent,
+} from "../rows/consent-row.ts";
 import type { PostgresQueryable } from "./postgres-connection.ts";
-
-interface ConsentRow {
-  /** bigint: `pg` answers it as a string. */
-  person_id: string | number;
-  purpose: Purpose;
-  state: ConsentState;
-  wording_version: string;
-  recorded_by: string;
-  given_at: string;
-  withdrawn_at: string | null;
-  updated_at: string;
-}
-
-const toConsent = (row: ConsentRow): Consent => ({
-  personId: Number(row.person_id),
-  purpose: row.purpose,
-  state: row.state,
-  wordingVersion: row.wording_version,
-  recordedBy: row.recorded_by,
-  givenAt: row.given_at,
-  withdrawnAt: row.withdrawn_at,
-  updatedAt: row.updated_at,
-});
 
 /** Consents on PostgreSQL: the same statements as on SQLite (`../sqlite/sqlite-consent-repository.ts`). */
 export class PostgresConsentRepository implements ConsentRepository {
@@ -62,21 +46,10 @@ export class PostgresConsentRepository implements ConsentRepository {
 
   async save(consent: Consent): Promise<void> {
     await this.#db.query(
-      `INSERT INTO consents (person_id, purpose, state, wording_version, recorded_by, given_at, withdrawn_at, updated_at)
+      `INSERT INTO consents (${CONSENT_COLUMNS})
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (person_id, purpose) DO UPDATE SET state = excluded.state, wording_version = excluded.wording_version,
-         recorded_by = excluded.recorded_by, given_at = excluded.given_at, withdrawn_at = excluded.withdrawn_at,
-         updated_at = excluded.updated_at`,
-      [
-        consent.personId,
-        consent.purpose,
-        consent.state,
-        consent.wordingVersion,
-        consent.recordedBy,
-        consent.givenAt,
-        consent.withdrawnAt,
-        consent.updatedAt,
-      ],
+       ${CONSENT_ON_CONFLICT}`,
+      consentValues(consent),
     );
   }
 

@@ -1,22 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { DomainEvent, EventType, StoredEvent } from "../../../domain/events.ts";
+import type { DomainEvent, StoredEvent } from "../../../domain/events.ts";
 import type { OutboxRepository, Pseudonymisation } from "../../../ports/storage.ts";
+import { type OutboxRow, PSEUDONYMISE_CHUNK, pseudonymiseRow, toStoredEvent } from "../rows/outbox-row.ts";
 import type { PostgresQueryable } from "./postgres-connection.ts";
 import { OUTBOX_LOCK_KEY, withXactLock } from "./postgres-lock-keys.ts";
-
-interface OutboxRow {
-  /** bigint: `pg` answers it as a string. */
-  position: string;
-  id: string;
-  type: EventType;
-  subject: string;
-  audience: string;
-  data: string;
-  occurred_at: string;
-}
-
-/** Identifiers looked for in one pass over the outbox, as on SQLite (a row changed by two passes counts twice there too). */
-const PSEUDONYMISE_CHUNK = 200;
 
 /**
  * The outbox on PostgreSQL. An identity column alone does not give commit order: a transaction that takes
@@ -63,15 +50,7 @@ export class PostgresOutboxRepository implements OutboxRepository {
       "SELECT * FROM outbox WHERE position > $1 ORDER BY position LIMIT $2",
       [position, limit],
     );
-    return rows.map((row) => ({
-      id: row.id,
-      position: Number(row.position),
-      type: row.type,
-      subject: row.subject,
-      audience: JSON.parse(row.audience) as string[],
-      data: JSON.parse(row.data) as StoredEvent["data"],
-      occurredAt: row.occurred_at,
-    }));
+    return rows.map(toStoredEvent);
   }
 
   /** Same semantics as SQLite's: the query finds candidates, the code decides which values are the identifier. */
@@ -85,28 +64,10 @@ export class PostgresOutboxRepository implements OutboxRepository {
          WHERE lower(subject) = ANY($1::text[]) OR EXISTS (SELECT 1 FROM unnest($1::text[]) k WHERE strpos(lower(data), k) > 0)`,
         [[...byKey.keys()]],
       );
-      const updates: { position: string; subject: string; data: string }[] = [];
+      const updates: { position: number | string; subject: string; data: string }[] = [];
       for (const row of rows) {
-        const audience = JSON.parse(row.audience) as string[];
-        const pseudonymOf = (value: unknown): string | undefined => {
-          if (typeof value !== "string") return undefined;
-          const target = byKey.get(value.toLowerCase());
-          if (!target) return undefined;
-          const within = target.audience === null || audience.every((o) => target.audience?.includes(o));
-          return within ? target.pseudonym : undefined;
-        };
-        const data = JSON.parse(row.data) as Record<string, unknown>;
-        let touched = false;
-        const subject = pseudonymOf(row.subject) ?? row.subject;
-        if (subject !== row.subject) touched = true;
-        for (const [name, value] of Object.entries(data)) {
-          const pseudonym = pseudonymOf(value);
-          if (pseudonym !== undefined) {
-            data[name] = pseudonym;
-            touched = true;
-          }
-        }
-        if (touched) updates.push({ position: row.position, subject, data: JSON.stringify(data) });
+        const changedRow = pseudonymiseRow(row, byKey);
+        if (changedRow) updates.push({ position: row.position, ...changedRow });
       }
       if (updates.length === 0) continue;
       await this.#db.query(

@@ -1,4 +1,3 @@
-import type { AcademicLevel } from "../../../domain/academic-level.ts";
 import type { Person, PersonLink } from "../../../domain/person.ts";
 import type {
   Counted,
@@ -8,53 +7,18 @@ import type {
   PersonQuery,
   PersonRepository,
 } from "../../../ports/storage.ts";
+import {
+  LINK_COLUMNS,
+  LINK_ON_CONFLICT,
+  type LinkRow,
+  linkValues,
+  PERSON_COLUMNS,
+  type PersonRow,
+  toLink,
+  toPerson,
+} from "../rows/person-row.ts";
 import { containsPattern } from "../sqlite/sqlite-like.ts";
 import type { PostgresQueryable } from "./postgres-connection.ts";
-
-interface PersonRow {
-  /** bigint: a string unless the pool parses it. */
-  id: string | number;
-  esi: string;
-  esi_key: string;
-  created_at: string;
-  updated_at: string;
-}
-
-interface LinkRow {
-  person_id: string | number;
-  organisation_id: string;
-  full_name: string;
-  academic_level: AcademicLevel | null;
-  email: string | null;
-  phone: string | null;
-  fax: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-const PERSON_COLUMNS = "p.id, p.esi, p.esi_key, p.created_at, p.updated_at";
-const LINK_COLUMNS =
-  "person_id, organisation_id, full_name, academic_level, email, phone, fax, created_at, updated_at";
-
-const toPerson = (row: PersonRow): Person => ({
-  id: Number(row.id),
-  esi: row.esi,
-  esiKey: row.esi_key,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-});
-
-const toLink = (row: LinkRow): PersonLink => ({
-  personId: Number(row.person_id),
-  organisationId: row.organisation_id,
-  fullName: row.full_name,
-  academicLevel: row.academic_level,
-  email: row.email,
-  phone: row.phone,
-  fax: row.fax,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-});
 
 /**
  * Sort keys of the ESC-R listing. Text sorts in byte order (`COLLATE "C"`), as on SQLite; `full_name`
@@ -117,20 +81,8 @@ export class PostgresPersonRepository implements PersonRepository {
   async upsertLink(link: PersonLink): Promise<void> {
     await this.#db.query(
       `INSERT INTO person_links (${LINK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-       ON CONFLICT (person_id, organisation_id) DO UPDATE SET full_name = EXCLUDED.full_name,
-         academic_level = EXCLUDED.academic_level, email = EXCLUDED.email, phone = EXCLUDED.phone,
-         fax = EXCLUDED.fax, updated_at = EXCLUDED.updated_at`,
-      [
-        link.personId,
-        link.organisationId,
-        link.fullName,
-        link.academicLevel,
-        link.email,
-        link.phone,
-        link.fax,
-        link.createdAt,
-        link.updatedAt,
-      ],
+       ${LINK_ON_CONFLICT}`,
+      linkValues(link),
     );
   }
 

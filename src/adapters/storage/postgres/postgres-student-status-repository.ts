@@ -1,42 +1,15 @@
 import type { IsoDate } from "../../../domain/iso-date.ts";
-import type { StudentStatus, StudentStatusState } from "../../../domain/student-status.ts";
+import type { StudentStatus } from "../../../domain/student-status.ts";
 import type { Keyed, KeysetPage, StatusQuery, StudentStatusRepository } from "../../../ports/storage.ts";
-import type { PostgresQueryable } from "./postgres-connection.ts";
-
-interface StatusRow {
-  /** bigint: a string unless the pool parses it. */
-  id: string | number;
-  person_id: string | number;
-  esi: string;
-  organisation_id: string;
-  state: StudentStatusState;
-  valid_from: string;
-  valid_until: string | null;
-  created_at: string;
-  updated_at: string;
-  version: number;
-}
-
-const SELECT = `SELECT s.id, s.person_id, p.esi, s.organisation_id, s.state, s.valid_from, s.valid_until,
-  s.created_at, s.updated_at, s.version FROM student_statuses s JOIN persons p ON p.id = s.person_id`;
-
-const toStatus = (row: StatusRow): StudentStatus => ({
-  personId: Number(row.person_id),
-  esi: row.esi,
-  organisationId: row.organisation_id,
-  state: row.state,
-  validFrom: row.valid_from as IsoDate,
-  validUntil: row.valid_until as IsoDate | null,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-  version: row.version,
-});
-
-function keyed(rows: readonly StatusRow[], limit: number): Keyed<StudentStatus> {
-  const page = rows.slice(0, limit);
-  const last = page.at(-1);
-  return { items: page.map(toStatus), next: rows.length > limit && last ? Number(last.id) : null };
-}
+import {
+  keyedStatuses,
+  STATUS_INSERT_COLUMNS,
+  STATUS_SELECT,
+  type StatusRow,
+  statusInsertValues,
+  toStatus,
+} from "../rows/student-status-row.ts";
+import { type PostgresQueryable, params } from "./postgres-connection.ts";
 
 /**
  * Student statuses on PostgreSQL: the same statements as on SQLite
@@ -52,7 +25,7 @@ export class PostgresStudentStatusRepository implements StudentStatusRepository 
 
   async find(personId: number, organisationId: string): Promise<StudentStatus | undefined> {
     const { rows } = await this.#db.query<StatusRow>(
-      `${SELECT} WHERE s.person_id = $1 AND s.organisation_id = $2`,
+      `${STATUS_SELECT} WHERE s.person_id = $1 AND s.organisation_id = $2`,
       [personId, organisationId],
     );
     return rows[0] && toStatus(rows[0]);
@@ -60,7 +33,7 @@ export class PostgresStudentStatusRepository implements StudentStatusRepository 
 
   async listForPerson(personId: number): Promise<StudentStatus[]> {
     const { rows } = await this.#db.query<StatusRow>(
-      `${SELECT} WHERE s.person_id = $1 ORDER BY s.organisation_id COLLATE "C"`,
+      `${STATUS_SELECT} WHERE s.person_id = $1 ORDER BY s.organisation_id COLLATE "C"`,
       [personId],
     );
     return rows.map(toStatus);
@@ -72,17 +45,9 @@ export class PostgresStudentStatusRepository implements StudentStatusRepository 
   ): Promise<StudentStatus | undefined> {
     if (expectedVersion === null) {
       const result = await this.#db.query(
-        `INSERT INTO student_statuses (person_id, organisation_id, state, valid_from, valid_until, created_at, updated_at, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 1) ON CONFLICT (person_id, organisation_id) DO NOTHING`,
-        [
-          status.personId,
-          status.organisationId,
-          status.state,
-          status.validFrom,
-          status.validUntil,
-          status.createdAt,
-          status.updatedAt,
-        ],
+        `INSERT INTO student_statuses (${STATUS_INSERT_COLUMNS})
+         VALUES (${params(8)}) ON CONFLICT (person_id, organisation_id) DO NOTHING`,
+        statusInsertValues(status),
       );
       return result.rowCount ? { ...status, version: 1 } : undefined;
     }
@@ -112,19 +77,19 @@ export class PostgresStudentStatusRepository implements StudentStatusRepository 
   async listEndedCandidates(before: IsoDate, page: KeysetPage): Promise<Keyed<StudentStatus>> {
     // Dates are `yyyy-MM-dd` text: compared byte-wise, as on SQLite.
     const { rows } = await this.#db.query<StatusRow>(
-      `${SELECT} WHERE s.id > $1 AND (s.state = 'ended' OR s.valid_until COLLATE "C" < $2) ORDER BY s.id LIMIT $3`,
+      `${STATUS_SELECT} WHERE s.id > $1 AND (s.state = 'ended' OR s.valid_until COLLATE "C" < $2) ORDER BY s.id LIMIT $3`,
       [page.after, before, page.limit + 1],
     );
-    return keyed(rows, page.limit);
+    return keyedStatuses(rows, page.limit);
   }
 
   async listAfter(query: StatusQuery, page: KeysetPage): Promise<Keyed<StudentStatus>> {
     if (query.organisationIds.length === 0) return { items: [], next: null };
     const { rows } = await this.#db.query<StatusRow>(
-      `${SELECT} WHERE s.id > $1 AND s.organisation_id = ANY($2::text[]) AND ($3::text IS NULL OR s.state = $3)
+      `${STATUS_SELECT} WHERE s.id > $1 AND s.organisation_id = ANY($2::text[]) AND ($3::text IS NULL OR s.state = $3)
        ORDER BY s.id LIMIT $4`,
       [page.after, query.organisationIds, query.state, page.limit + 1],
     );
-    return keyed(rows, page.limit);
+    return keyedStatuses(rows, page.limit);
   }
 }

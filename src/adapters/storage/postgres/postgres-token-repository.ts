@@ -1,32 +1,6 @@
-import type { Scope } from "../../../domain/api-token.ts";
 import type { StoredToken, TokenRepository } from "../../../ports/storage.ts";
+import { TOKEN_COLUMNS, type TokenRow, tokenInsertValues, toToken } from "../rows/token-row.ts";
 import type { PostgresQueryable } from "./postgres-connection.ts";
-
-interface TokenRow {
-  id: string;
-  organisation_id: string;
-  name: string;
-  hash: string;
-  scopes: string;
-  created_at: string;
-  expires_at: string | null;
-  revoked_at: string | null;
-}
-
-const COLUMNS = "id, organisation_id, name, hash, scopes, created_at, expires_at, revoked_at";
-
-function toToken(row: TokenRow): StoredToken {
-  return {
-    id: row.id,
-    organisationId: row.organisation_id,
-    name: row.name,
-    hash: row.hash,
-    scopes: JSON.parse(row.scopes) as Scope[],
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-  };
-}
 
 /** API tokens on PostgreSQL: the same statements as on SQLite (`../sqlite/sqlite-token-repository.ts`). */
 export class PostgresTokenRepository implements TokenRepository {
@@ -37,21 +11,24 @@ export class PostgresTokenRepository implements TokenRepository {
   }
 
   async findByHash(hash: string): Promise<StoredToken | undefined> {
-    const { rows } = await this.#db.query<TokenRow>(`SELECT ${COLUMNS} FROM api_tokens WHERE hash = $1`, [
-      hash,
-    ]);
+    const { rows } = await this.#db.query<TokenRow>(
+      `SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE hash = $1`,
+      [hash],
+    );
     return rows[0] && toToken(rows[0]);
   }
 
   async findById(id: string): Promise<StoredToken | undefined> {
-    const { rows } = await this.#db.query<TokenRow>(`SELECT ${COLUMNS} FROM api_tokens WHERE id = $1`, [id]);
+    const { rows } = await this.#db.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE id = $1`, [
+      id,
+    ]);
     return rows[0] && toToken(rows[0]);
   }
 
   async listByOrganisation(organisationId: string): Promise<StoredToken[]> {
     // COLLATE "C": byte order, as SQLite sorts text, whatever the database's locale.
     const { rows } = await this.#db.query<TokenRow>(
-      `SELECT ${COLUMNS} FROM api_tokens WHERE organisation_id = $1
+      `SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE organisation_id = $1
        ORDER BY created_at COLLATE "C", id COLLATE "C"`,
       [organisationId],
     );
@@ -59,16 +36,10 @@ export class PostgresTokenRepository implements TokenRepository {
   }
 
   async insert(token: StoredToken): Promise<void> {
-    await this.#db.query(`INSERT INTO api_tokens (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [
-      token.id,
-      token.organisationId,
-      token.name,
-      token.hash,
-      JSON.stringify(token.scopes),
-      token.createdAt,
-      token.expiresAt,
-      token.revokedAt,
-    ]);
+    await this.#db.query(
+      `INSERT INTO api_tokens (${TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      tokenInsertValues(token),
+    );
   }
 
   async revoke(id: string, at: string): Promise<void> {

@@ -1,6 +1,5 @@
 import type BetterSqlite3 from "better-sqlite3";
-import type { Card, CardStatus, InactiveReason } from "../../../domain/card.ts";
-import type { CardType } from "../../../domain/card-type.ts";
+import type { Card, CardStatus } from "../../../domain/card.ts";
 import type { Escn } from "../../../domain/escn.ts";
 import type { IsoDate } from "../../../domain/iso-date.ts";
 import type {
@@ -12,31 +11,17 @@ import type {
   OffsetPage,
   PublicCardRecord,
 } from "../../../ports/storage.ts";
+import {
+  CARD_INSERT_COLUMNS,
+  CARD_SELECT,
+  CARD_SORT_COLUMNS,
+  type CardRow,
+  cardInsertValues,
+  cardUpdateValues,
+  toCard,
+} from "../rows/card-row.ts";
 import { placeholders, type SqliteConnection } from "./sqlite-connection.ts";
 import { containsPattern } from "./sqlite-like.ts";
-
-interface CardRow {
-  id: number;
-  escn: string;
-  person_id: number;
-  esi: string;
-  issuer_id: string;
-  processor_id: string | null;
-  card_type: CardType;
-  status: CardStatus;
-  inactive_reason: InactiveReason | null;
-  issued_at: string;
-  expires_at: string;
-  display_name: string | null;
-  chip_uid: string | null;
-  created_at: string;
-  updated_at: string;
-  version: number;
-}
-
-const SELECT = `SELECT c.id, c.escn, c.person_id, p.esi, c.issuer_id, c.processor_id, c.card_type, c.status,
-  c.inactive_reason, c.issued_at, c.expires_at, c.display_name, c.chip_uid, c.created_at, c.updated_at, c.version
-  FROM cards c JOIN persons p ON p.id = c.person_id`;
 
 /**
  * The public status in one statement: the card, its issuer, and whether its holder consents to the display
@@ -48,53 +33,7 @@ const PUBLIC_SQL = `SELECT c.escn, c.status, c.issued_at, c.expires_at, c.displa
   LEFT JOIN consents k ON k.person_id = c.person_id AND k.purpose = 'display-name-publication' AND k.state = 'given'
   WHERE c.escn = ?`;
 
-const INSERT_SQL = `INSERT INTO cards (escn, person_id, issuer_id, processor_id, card_type, status, inactive_reason,
-  issued_at, expires_at, display_name, chip_uid, created_at, updated_at, version)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`;
-
-const SORT_COLUMNS: Record<string, string> = {
-  cardNumber: "c.escn",
-  issuedAt: "c.issued_at",
-  expiresAt: "c.expires_at",
-  displayName: "c.display_name",
-  createdAt: "c.created_at",
-};
-
-const toCard = (row: CardRow): Card => ({
-  escn: row.escn as Escn,
-  personId: row.person_id,
-  esi: row.esi,
-  issuerId: row.issuer_id,
-  processorId: row.processor_id,
-  cardType: row.card_type,
-  status: row.status,
-  inactiveReason: row.inactive_reason,
-  issuedAt: row.issued_at as IsoDate,
-  expiresAt: row.expires_at as IsoDate,
-  displayName: row.display_name,
-  chipUid: row.chip_uid,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-  version: row.version,
-});
-
-function insertParams(card: Omit<Card, "version">): unknown[] {
-  return [
-    card.escn,
-    card.personId,
-    card.issuerId,
-    card.processorId,
-    card.cardType,
-    card.status,
-    card.inactiveReason,
-    card.issuedAt,
-    card.expiresAt,
-    card.displayName,
-    card.chipUid,
-    card.createdAt,
-    card.updatedAt,
-  ];
-}
+const INSERT_SQL = `INSERT INTO cards (${CARD_INSERT_COLUMNS}) VALUES (${placeholders(14)})`;
 
 /** The columns {@link SqliteCardRepository.findPublicNow} reads from {@link PUBLIC_SQL}, by name. */
 const PUBLIC_COLUMNS = [
@@ -137,7 +76,7 @@ export class SqliteCardRepository implements CardRepository {
   }
 
   async findByEscn(escn: Escn): Promise<Card | undefined> {
-    const row = this.#db.get<CardRow>(`${SELECT} WHERE c.escn = ?`, escn);
+    const row = this.#db.get<CardRow>(`${CARD_SELECT} WHERE c.escn = ?`, escn);
     return row && toCard(row);
   }
 
@@ -172,13 +111,13 @@ export class SqliteCardRepository implements CardRepository {
   }
 
   async insert(card: Omit<Card, "version">): Promise<Card> {
-    this.#db.run(INSERT_SQL, ...insertParams(card));
+    this.#db.run(INSERT_SQL, ...cardInsertValues(card));
     return { ...card, version: 1 };
   }
 
   async insertMany(cards: readonly Omit<Card, "version">[]): Promise<number> {
     const stmt = this.#db.statement(INSERT_SQL);
-    for (const card of cards) stmt.run(...insertParams(card));
+    for (const card of cards) stmt.run(...cardInsertValues(card));
     return cards.length;
   }
 
@@ -187,18 +126,7 @@ export class SqliteCardRepository implements CardRepository {
       `UPDATE cards SET person_id = ?, processor_id = ?, card_type = ?, status = ?, inactive_reason = ?, issued_at = ?,
         expires_at = ?, display_name = ?, chip_uid = ?, updated_at = ?, version = version + 1
        WHERE escn = ? AND version = ?`,
-      card.personId,
-      card.processorId,
-      card.cardType,
-      card.status,
-      card.inactiveReason,
-      card.issuedAt,
-      card.expiresAt,
-      card.displayName,
-      card.chipUid,
-      card.updatedAt,
-      card.escn,
-      card.version,
+      ...cardUpdateValues(card),
     );
     return result.changes === 0 ? undefined : { ...card, version: card.version + 1 };
   }
@@ -219,12 +147,16 @@ export class SqliteCardRepository implements CardRepository {
   }
 
   async listForPerson(personId: number): Promise<Card[]> {
-    return this.#db.all<CardRow>(`${SELECT} WHERE c.person_id = ? ORDER BY c.id`, personId).map(toCard);
+    return this.#db.all<CardRow>(`${CARD_SELECT} WHERE c.person_id = ? ORDER BY c.id`, personId).map(toCard);
   }
 
   async listExpiredBefore(before: IsoDate, limit: number): Promise<Card[]> {
     return this.#db
-      .all<CardRow>(`${SELECT} WHERE c.expires_at < ? ORDER BY c.expires_at, c.id LIMIT ?`, before, limit)
+      .all<CardRow>(
+        `${CARD_SELECT} WHERE c.expires_at < ? ORDER BY c.expires_at, c.id LIMIT ?`,
+        before,
+        limit,
+      )
       .map(toCard);
   }
 
@@ -262,9 +194,9 @@ export class SqliteCardRepository implements CardRepository {
         `SELECT count(*) AS n FROM cards c JOIN persons p ON p.id = c.person_id WHERE ${where}`,
         ...params,
       )?.n ?? 0;
-    const column = SORT_COLUMNS[page.sort] ?? "c.id";
+    const column = CARD_SORT_COLUMNS[page.sort] ?? "c.id";
     const rows = this.#db.all<CardRow>(
-      `${SELECT} WHERE ${where} ORDER BY ${column} ${page.direction}, c.id ${page.direction} LIMIT ? OFFSET ?`,
+      `${CARD_SELECT} WHERE ${where} ORDER BY ${column} ${page.direction}, c.id ${page.direction} LIMIT ? OFFSET ?`,
       ...params,
       page.limit,
       page.offset,
@@ -275,13 +207,13 @@ export class SqliteCardRepository implements CardRepository {
   async listAfter(query: CardQuery, page: KeysetPage): Promise<Keyed<Card>> {
     const visible = this.#visibility(query);
     const rows = this.#db.all<CardRow>(
-      `${SELECT} WHERE c.id > ? AND ${visible.clause} ORDER BY c.id LIMIT ?`,
+      `${CARD_SELECT} WHERE c.id > ? AND ${visible.clause} ORDER BY c.id LIMIT ?`,
       page.after,
       ...visible.params,
       page.limit + 1,
     );
     const first = rows.slice(0, page.limit);
     const last = first.at(-1);
-    return { items: first.map(toCard), next: rows.length > page.limit && last ? last.id : null };
+    return { items: first.map(toCard), next: rows.length > page.limit && last ? Number(last.id) : null };
   }
 }

@@ -1,29 +1,14 @@
-import type { Consent, ConsentState } from "../../../domain/consent.ts";
+import type { Consent } from "../../../domain/consent.ts";
 import type { Purpose } from "../../../domain/purpose.ts";
 import type { ConsentRepository } from "../../../ports/storage.ts";
+import {
+  CONSENT_COLUMNS,
+  CONSENT_ON_CONFLICT,
+  type ConsentRow,
+  consentValues,
+  toConsent,
+} from "../rows/consent-row.ts";
 import { placeholders, type SqliteConnection } from "./sqlite-connection.ts";
-
-interface ConsentRow {
-  person_id: number;
-  purpose: Purpose;
-  state: ConsentState;
-  wording_version: string;
-  recorded_by: string;
-  given_at: string;
-  withdrawn_at: string | null;
-  updated_at: string;
-}
-
-const toConsent = (row: ConsentRow): Consent => ({
-  personId: row.person_id,
-  purpose: row.purpose,
-  state: row.state,
-  wordingVersion: row.wording_version,
-  recordedBy: row.recorded_by,
-  givenAt: row.given_at,
-  withdrawnAt: row.withdrawn_at,
-  updatedAt: row.updated_at,
-});
 
 export class SqliteConsentRepository implements ConsentRepository {
   readonly #db: SqliteConnection;
@@ -59,19 +44,10 @@ export class SqliteConsentRepository implements ConsentRepository {
 
   async save(consent: Consent): Promise<void> {
     this.#db.run(
-      `INSERT INTO consents (person_id, purpose, state, wording_version, recorded_by, given_at, withdrawn_at, updated_at)
+      `INSERT INTO consents (${CONSENT_COLUMNS})
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (person_id, purpose) DO UPDATE SET state = excluded.state, wording_version = excluded.wording_version,
-         recorded_by = excluded.recorded_by, given_at = excluded.given_at, withdrawn_at = excluded.withdrawn_at,
-         updated_at = excluded.updated_at`,
-      consent.personId,
-      consent.purpose,
-      consent.state,
-      consent.wordingVersion,
-      consent.recordedBy,
-      consent.givenAt,
-      consent.withdrawnAt,
-      consent.updatedAt,
+       ${CONSENT_ON_CONFLICT}`,
+      ...consentValues(consent),
     );
   }
 

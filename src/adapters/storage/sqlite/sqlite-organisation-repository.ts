@@ -1,30 +1,14 @@
-import type { HexColor } from "../../../domain/color.ts";
-import type { CountryCode } from "../../../domain/country-code.ts";
-import type { Organisation, OrganisationKind } from "../../../domain/organisation.ts";
+import type { Organisation } from "../../../domain/organisation.ts";
 import type { Keyed, KeysetPage, NewOrganisation, OrganisationRepository } from "../../../ports/storage.ts";
+import {
+  ORGANISATION_COLUMNS,
+  ORGANISATION_INSERT_COLUMNS,
+  type OrganisationRow,
+  organisationInsertValues,
+  organisationUpdateValues,
+  toOrganisation,
+} from "../rows/organisation-row.ts";
 import { placeholders, type SqliteConnection } from "./sqlite-connection.ts";
-
-interface OrganisationRow {
-  seq: number;
-  id: string;
-  kind: OrganisationKind;
-  name: string;
-  country: string | null;
-  schac_home_organisation: string | null;
-  erasmus_code: string | null;
-  website: string | null;
-  main_color: string | null;
-  secondary_color: string | null;
-  contrast_color: string | null;
-  qr_color: string | null;
-  show_display_name: number;
-  created_at: string;
-  updated_at: string;
-  version: number;
-}
-
-const COLUMNS = `seq, id, kind, name, country, schac_home_organisation, erasmus_code, website, main_color,
-  secondary_color, contrast_color, qr_color, show_display_name, created_at, updated_at, version`;
 
 export class SqliteOrganisationRepository implements OrganisationRepository {
   readonly #db: SqliteConnection;
@@ -34,14 +18,17 @@ export class SqliteOrganisationRepository implements OrganisationRepository {
   }
 
   async findById(id: string): Promise<Organisation | undefined> {
-    const row = this.#db.get<OrganisationRow>(`SELECT ${COLUMNS} FROM organisations WHERE id = ?`, id);
+    const row = this.#db.get<OrganisationRow>(
+      `SELECT ${ORGANISATION_COLUMNS} FROM organisations WHERE id = ?`,
+      id,
+    );
     return row && this.#toOrganisation(row);
   }
 
   async findManyByIds(ids: readonly string[]): Promise<Organisation[]> {
     if (ids.length === 0) return [];
     const rows = this.#db.all<OrganisationRow>(
-      `SELECT ${COLUMNS} FROM organisations WHERE id IN (${placeholders(ids.length)})`,
+      `SELECT ${ORGANISATION_COLUMNS} FROM organisations WHERE id IN (${placeholders(ids.length)})`,
       ...ids,
     );
     return rows.map((row) => this.#toOrganisation(row));
@@ -49,7 +36,7 @@ export class SqliteOrganisationRepository implements OrganisationRepository {
 
   async list(page: KeysetPage): Promise<Keyed<Organisation>> {
     const rows = this.#db.all<OrganisationRow>(
-      `SELECT ${COLUMNS} FROM organisations WHERE seq > ? ORDER BY seq LIMIT ?`,
+      `SELECT ${ORGANISATION_COLUMNS} FROM organisations WHERE seq > ? ORDER BY seq LIMIT ?`,
       page.after,
       page.limit + 1,
     );
@@ -68,23 +55,8 @@ export class SqliteOrganisationRepository implements OrganisationRepository {
 
   async insert(org: NewOrganisation): Promise<Organisation> {
     const result = this.#db.run(
-      `INSERT INTO organisations (id, kind, name, country, schac_home_organisation, erasmus_code, website,
-        main_color, secondary_color, contrast_color, qr_color, show_display_name, created_at, updated_at, version)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-      org.id,
-      org.kind,
-      org.name,
-      org.country,
-      org.schacHomeOrganisation,
-      org.erasmusCode,
-      org.website,
-      org.colours.main,
-      org.colours.secondary,
-      org.colours.contrast,
-      org.colours.qr,
-      org.showDisplayName ? 1 : 0,
-      org.createdAt,
-      org.updatedAt,
+      `INSERT INTO organisations (${ORGANISATION_INSERT_COLUMNS}) VALUES (${placeholders(15)})`,
+      ...organisationInsertValues(org, (shown) => (shown ? 1 : 0)),
     );
     this.#writeRelations(org);
     return { ...org, seq: Number(result.lastInsertRowid), version: 1 };
@@ -96,19 +68,7 @@ export class SqliteOrganisationRepository implements OrganisationRepository {
         main_color = ?, secondary_color = ?, contrast_color = ?, qr_color = ?, show_display_name = ?,
         updated_at = ?, version = version + 1
        WHERE id = ? AND version = ?`,
-      org.name,
-      org.country,
-      org.schacHomeOrganisation,
-      org.erasmusCode,
-      org.website,
-      org.colours.main,
-      org.colours.secondary,
-      org.colours.contrast,
-      org.colours.qr,
-      org.showDisplayName ? 1 : 0,
-      org.updatedAt,
-      org.id,
-      org.version,
+      ...organisationUpdateValues(org, (shown) => (shown ? 1 : 0)),
     );
     if (result.changes === 0) return undefined;
     this.#db.run("DELETE FROM organisation_relations WHERE organisation_id = ?", org.id);
@@ -127,27 +87,6 @@ export class SqliteOrganisationRepository implements OrganisationRepository {
       "SELECT relation, related_id FROM organisation_relations WHERE organisation_id = ? ORDER BY related_id",
       row.id,
     );
-    return {
-      id: row.id,
-      seq: row.seq,
-      kind: row.kind,
-      name: row.name,
-      country: row.country as CountryCode | null,
-      schacHomeOrganisation: row.schac_home_organisation,
-      erasmusCode: row.erasmus_code,
-      website: row.website,
-      colours: {
-        main: row.main_color as HexColor | null,
-        secondary: row.secondary_color as HexColor | null,
-        contrast: row.contrast_color as HexColor | null,
-        qr: row.qr_color as HexColor | null,
-      },
-      showDisplayName: row.show_display_name === 1,
-      serves: relations.filter((r) => r.relation === "serves").map((r) => r.related_id),
-      processors: relations.filter((r) => r.relation === "processor").map((r) => r.related_id),
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      version: row.version,
-    };
+    return toOrganisation(row, relations);
   }
 }

@@ -1,17 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { DomainEvent, EventType, StoredEvent } from "../../../domain/events.ts";
+import type { DomainEvent, StoredEvent } from "../../../domain/events.ts";
 import type { OutboxRepository, Pseudonymisation } from "../../../ports/storage.ts";
+import { type OutboxRow, PSEUDONYMISE_CHUNK, pseudonymiseRow, toStoredEvent } from "../rows/outbox-row.ts";
 import type { SqliteConnection } from "./sqlite-connection.ts";
-
-interface OutboxRow {
-  position: number;
-  id: string;
-  type: EventType;
-  subject: string;
-  audience: string;
-  data: string;
-  occurred_at: string;
-}
 
 /**
  * The outbox on SQLite. One writer at a time holds the database, so the rowid order is the commit order
@@ -43,15 +34,7 @@ export class SqliteOutboxRepository implements OutboxRepository {
   async readAfter(position: number, limit: number): Promise<StoredEvent[]> {
     return this.#db
       .all<OutboxRow>("SELECT * FROM outbox WHERE position > ? ORDER BY position LIMIT ?", position, limit)
-      .map((row) => ({
-        id: row.id,
-        position: row.position,
-        type: row.type,
-        subject: row.subject,
-        audience: JSON.parse(row.audience) as string[],
-        data: JSON.parse(row.data) as StoredEvent["data"],
-        occurredAt: row.occurred_at,
-      }));
+      .map(toStoredEvent);
   }
 
   async pseudonymise(targets: readonly Pseudonymisation[]): Promise<number> {
@@ -67,33 +50,12 @@ export class SqliteOutboxRepository implements OutboxRepository {
         ...[...byKey.keys()].flatMap((key) => [key, key]),
       );
       for (const row of rows) {
-        const audience = JSON.parse(row.audience) as string[];
-        const pseudonymOf = (value: unknown): string | undefined => {
-          if (typeof value !== "string") return undefined;
-          const target = byKey.get(value.toLowerCase());
-          if (!target) return undefined;
-          const within = target.audience === null || audience.every((o) => target.audience?.includes(o));
-          return within ? target.pseudonym : undefined;
-        };
-        const data = JSON.parse(row.data) as Record<string, unknown>;
-        let touched = false;
-        const subject = pseudonymOf(row.subject) ?? row.subject;
-        if (subject !== row.subject) touched = true;
-        for (const [name, value] of Object.entries(data)) {
-          const pseudonym = pseudonymOf(value);
-          if (pseudonym !== undefined) {
-            data[name] = pseudonym;
-            touched = true;
-          }
-        }
-        if (!touched) continue;
-        update.run(subject, JSON.stringify(data), row.position);
+        const changedRow = pseudonymiseRow(row, byKey);
+        if (!changedRow) continue;
+        update.run(changedRow.subject, changedRow.data, row.position);
         changed++;
       }
     }
     return changed;
   }
 }
-
-/** Identifiers looked for in one pass over the outbox (two parameters each, well below SQLite's limit). */
-const PSEUDONYMISE_CHUNK = 200;

@@ -1,4 +1,3 @@
-import type { AcademicLevel } from "../../../domain/academic-level.ts";
 import type { Person, PersonLink } from "../../../domain/person.ts";
 import type {
   Counted,
@@ -8,48 +7,17 @@ import type {
   PersonQuery,
   PersonRepository,
 } from "../../../ports/storage.ts";
+import {
+  LINK_COLUMNS,
+  LINK_ON_CONFLICT,
+  type LinkRow,
+  linkValues,
+  type PersonRow,
+  toLink,
+  toPerson,
+} from "../rows/person-row.ts";
 import { placeholders, type SqliteConnection } from "./sqlite-connection.ts";
 import { containsPattern } from "./sqlite-like.ts";
-
-interface PersonRow {
-  id: number;
-  esi: string;
-  esi_key: string;
-  created_at: string;
-  updated_at: string;
-}
-
-interface LinkRow {
-  person_id: number;
-  organisation_id: string;
-  full_name: string;
-  academic_level: AcademicLevel | null;
-  email: string | null;
-  phone: string | null;
-  fax: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-const toPerson = (row: PersonRow): Person => ({
-  id: row.id,
-  esi: row.esi,
-  esiKey: row.esi_key,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-});
-
-const toLink = (row: LinkRow): PersonLink => ({
-  personId: row.person_id,
-  organisationId: row.organisation_id,
-  fullName: row.full_name,
-  academicLevel: row.academic_level,
-  email: row.email,
-  phone: row.phone,
-  fax: row.fax,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-});
 
 const SORT_COLUMNS: Record<string, string> = {
   identifier: "p.esi_key",
@@ -105,20 +73,9 @@ export class SqlitePersonRepository implements PersonRepository {
 
   async upsertLink(link: PersonLink): Promise<void> {
     this.#db.run(
-      `INSERT INTO person_links (person_id, organisation_id, full_name, academic_level, email, phone, fax, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (person_id, organisation_id) DO UPDATE SET full_name = excluded.full_name,
-         academic_level = excluded.academic_level, email = excluded.email, phone = excluded.phone,
-         fax = excluded.fax, updated_at = excluded.updated_at`,
-      link.personId,
-      link.organisationId,
-      link.fullName,
-      link.academicLevel,
-      link.email,
-      link.phone,
-      link.fax,
-      link.createdAt,
-      link.updatedAt,
+      `INSERT INTO person_links (${LINK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ${LINK_ON_CONFLICT}`,
+      ...linkValues(link),
     );
   }
 

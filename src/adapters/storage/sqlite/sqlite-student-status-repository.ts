@@ -1,35 +1,15 @@
 import type { IsoDate } from "../../../domain/iso-date.ts";
-import type { StudentStatus, StudentStatusState } from "../../../domain/student-status.ts";
+import type { StudentStatus } from "../../../domain/student-status.ts";
 import type { Keyed, KeysetPage, StatusQuery, StudentStatusRepository } from "../../../ports/storage.ts";
+import {
+  keyedStatuses,
+  STATUS_INSERT_COLUMNS,
+  STATUS_SELECT,
+  type StatusRow,
+  statusInsertValues,
+  toStatus,
+} from "../rows/student-status-row.ts";
 import { placeholders, type SqliteConnection } from "./sqlite-connection.ts";
-
-interface StatusRow {
-  id: number;
-  person_id: number;
-  esi: string;
-  organisation_id: string;
-  state: StudentStatusState;
-  valid_from: string;
-  valid_until: string | null;
-  created_at: string;
-  updated_at: string;
-  version: number;
-}
-
-const SELECT = `SELECT s.id, s.person_id, p.esi, s.organisation_id, s.state, s.valid_from, s.valid_until,
-  s.created_at, s.updated_at, s.version FROM student_statuses s JOIN persons p ON p.id = s.person_id`;
-
-const toStatus = (row: StatusRow): StudentStatus => ({
-  personId: row.person_id,
-  esi: row.esi,
-  organisationId: row.organisation_id,
-  state: row.state,
-  validFrom: row.valid_from as IsoDate,
-  validUntil: row.valid_until as IsoDate | null,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-  version: row.version,
-});
 
 export class SqliteStudentStatusRepository implements StudentStatusRepository {
   readonly #db: SqliteConnection;
@@ -40,7 +20,7 @@ export class SqliteStudentStatusRepository implements StudentStatusRepository {
 
   async find(personId: number, organisationId: string): Promise<StudentStatus | undefined> {
     const row = this.#db.get<StatusRow>(
-      `${SELECT} WHERE s.person_id = ? AND s.organisation_id = ?`,
+      `${STATUS_SELECT} WHERE s.person_id = ? AND s.organisation_id = ?`,
       personId,
       organisationId,
     );
@@ -49,7 +29,7 @@ export class SqliteStudentStatusRepository implements StudentStatusRepository {
 
   async listForPerson(personId: number): Promise<StudentStatus[]> {
     return this.#db
-      .all<StatusRow>(`${SELECT} WHERE s.person_id = ? ORDER BY s.organisation_id`, personId)
+      .all<StatusRow>(`${STATUS_SELECT} WHERE s.person_id = ? ORDER BY s.organisation_id`, personId)
       .map(toStatus);
   }
 
@@ -59,15 +39,9 @@ export class SqliteStudentStatusRepository implements StudentStatusRepository {
   ): Promise<StudentStatus | undefined> {
     if (expectedVersion === null) {
       const result = this.#db.run(
-        `INSERT INTO student_statuses (person_id, organisation_id, state, valid_from, valid_until, created_at, updated_at, version)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (person_id, organisation_id) DO NOTHING`,
-        status.personId,
-        status.organisationId,
-        status.state,
-        status.validFrom,
-        status.validUntil,
-        status.createdAt,
-        status.updatedAt,
+        `INSERT INTO student_statuses (${STATUS_INSERT_COLUMNS})
+         VALUES (${placeholders(8)}) ON CONFLICT (person_id, organisation_id) DO NOTHING`,
+        ...statusInsertValues(status),
       );
       return result.changes === 0 ? undefined : { ...status, version: 1 };
     }
@@ -95,29 +69,25 @@ export class SqliteStudentStatusRepository implements StudentStatusRepository {
 
   async listEndedCandidates(before: IsoDate, page: KeysetPage): Promise<Keyed<StudentStatus>> {
     const rows = this.#db.all<StatusRow>(
-      `${SELECT} WHERE s.id > ? AND (s.state = 'ended' OR s.valid_until < ?) ORDER BY s.id LIMIT ?`,
+      `${STATUS_SELECT} WHERE s.id > ? AND (s.state = 'ended' OR s.valid_until < ?) ORDER BY s.id LIMIT ?`,
       page.after,
       before,
       page.limit + 1,
     );
-    const first = rows.slice(0, page.limit);
-    const last = first.at(-1);
-    return { items: first.map(toStatus), next: rows.length > page.limit && last ? last.id : null };
+    return keyedStatuses(rows, page.limit);
   }
 
   async listAfter(query: StatusQuery, page: KeysetPage): Promise<Keyed<StudentStatus>> {
     if (query.organisationIds.length === 0) return { items: [], next: null };
     const stateClause = query.state === null ? "" : " AND s.state = ?";
     const rows = this.#db.all<StatusRow>(
-      `${SELECT} WHERE s.id > ? AND s.organisation_id IN (${placeholders(query.organisationIds.length)})${stateClause}
+      `${STATUS_SELECT} WHERE s.id > ? AND s.organisation_id IN (${placeholders(query.organisationIds.length)})${stateClause}
        ORDER BY s.id LIMIT ?`,
       page.after,
       ...query.organisationIds,
       ...(query.state === null ? [] : [query.state]),
       page.limit + 1,
     );
-    const page1 = rows.slice(0, page.limit);
-    const last = page1.at(-1);
-    return { items: page1.map(toStatus), next: rows.length > page.limit && last ? last.id : null };
+    return keyedStatuses(rows, page.limit);
   }
 }
