@@ -2,12 +2,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
+import { PostgresStorage } from "../../src/adapters/storage/postgres/postgres-storage.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import { buildApp } from "../../src/http/app.ts";
 import type { HubServices } from "../../src/http/hub-services.ts";
 import { createServices, createStorage } from "../../src/hub.ts";
 import { type Clock, systemClock } from "../../src/ports/clock.ts";
 import { bootstrapOperator } from "../../src/services/operator-bootstrap.ts";
+import { adminQuery, TEST_DATABASE_URL, throwawayName } from "./postgres-server.ts";
 
 export const ADMIN_TOKEN = "oesc_test-admin-token-0123456789abcdefghijklmnop";
 
@@ -23,7 +25,18 @@ export interface TestHub {
   close(): Promise<void>;
 }
 
-/** A real hub on a throwaway SQLite file, for in-process HTTP tests. */
+/**
+ * Which store the in-process hubs use: the embedded default, or PostgreSQL in a throwaway schema when
+ * `OPENESC_TEST_STORE=postgres` (set by `test/http/postgres-http.test.ts` to run HTTP suites on it too).
+ */
+function testStore(config: Config): { storage: ReturnType<typeof createStorage>; schema: string | null } {
+  if (process.env["OPENESC_TEST_STORE"] !== "postgres")
+    return { storage: createStorage(config), schema: null };
+  const schema = throwawayName();
+  return { storage: new PostgresStorage({ connectionString: TEST_DATABASE_URL, schema }), schema };
+}
+
+/** A real hub on a throwaway store (SQLite file, or PostgreSQL schema), for in-process HTTP tests. */
 export async function startTestHub(
   options: { clock?: Clock; env?: Record<string, string> } = {},
 ): Promise<TestHub> {
@@ -36,7 +49,7 @@ export async function startTestHub(
     ...options.env,
   });
   const clock = options.clock ?? systemClock;
-  const storage = createStorage(config);
+  const { storage, schema } = testStore(config);
   await storage.init();
   await bootstrapOperator({ storage, clock }, ADMIN_TOKEN);
   const services = createServices(config, storage, clock);
@@ -75,6 +88,7 @@ export async function startTestHub(
     async close() {
       await app.close();
       await storage.close();
+      if (schema !== null) await adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
