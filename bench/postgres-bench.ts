@@ -12,7 +12,8 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { BENCH_ADMIN_TOKEN, CACHE_DIR, ROOT, STATUS_PREFIX, STATUS_SUFFIX } from "./bench-constants.ts";
 import { benchDatabaseUrl, bulkLoad, ensureDatabase, statusFixture } from "./postgres-fixtures.ts";
 import {
   assertRunning,
@@ -26,13 +27,8 @@ import {
 } from "./processes.ts";
 import { failures, findWrk, mergeRuns, runWrk, type WrkResult } from "./wrk.ts";
 
-const ROOT = resolve(import.meta.dirname, "..");
-const CACHE_DIR = join(ROOT, ".bench-cache");
 const RUN_DIR = join(CACHE_DIR, "postgres-run");
 const RESULTS_FILE = join(CACHE_DIR, "postgres-results.json");
-const STATUS_PREFIX = "/esc-rest/api/v2/cards/";
-const STATUS_SUFFIX = "/status";
-const BENCH_ADMIN_TOKEN = "oesc_bench-operator-token-not-a-secret-0123456789";
 /** wrk processes driving each measurement (the same for every server set); connections are split. */
 const WRK_PROCESSES = 2;
 const SLICES = 2;

@@ -20,12 +20,13 @@
 import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import Database from "better-sqlite3";
 import { loadConfig } from "../src/config.ts";
 import { createStorage } from "../src/hub.ts";
 import { verifyAuditTrail } from "../src/services/audit-verifier.ts";
+import { BENCH_ADMIN_TOKEN, CACHE_DIR, ROOT } from "./bench-constants.ts";
 import {
   AUDIT_ENTRY_COUNT,
   auditFixture,
@@ -33,7 +34,6 @@ import {
   type CardsFixture,
   cardsFixture,
 } from "./privacy-fixtures.ts";
-import { runBearerWrk } from "./privacy-wrk.ts";
 import {
   assertRunning,
   cpuSecondsOf,
@@ -46,16 +46,13 @@ import {
   startServer,
   stopServer,
 } from "./processes.ts";
-import { failures, findWrk, mergeRuns, type WrkResult } from "./wrk.ts";
+import { failures, findWrk, mergeRuns, runWrk, type WrkResult } from "./wrk.ts";
 
-const ROOT = resolve(import.meta.dirname, "..");
-const CACHE_DIR = join(ROOT, ".bench-cache");
 /** The two hubs' copies of the card store, made afresh by every run. */
 const RUN_DIR = join(CACHE_DIR, "privacy-run");
 const RESULTS_FILE = join(CACHE_DIR, "privacy-results.json");
 const CARD_PREFIX = "/esc-rest/api/v2/cards/";
 const CARD_ROUTE = "/esc-rest/api/v2/cards/:escn";
-const BENCH_ADMIN_TOKEN = "oesc_bench-operator-token-not-a-secret-0123456789";
 /** Measurements alternate the two hubs in this many slices. */
 const SLICES = 8;
 /** Verification rounds, each timing the verifier, the repository read alone, and the raw hashing. */
@@ -327,7 +324,7 @@ async function measureCardReads(
     );
 
     const wrk = (server: Server, seconds: number) =>
-      runBearerWrk({
+      runWrk({
         baseUrl: server.baseUrl,
         pathPrefix: CARD_PREFIX,
         pathSuffix: "",

@@ -11,7 +11,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { BENCH_ADMIN_TOKEN, CACHE_DIR, ROOT, STATUS_PREFIX, STATUS_SUFFIX } from "./bench-constants.ts";
 import { type Fixture, statusFixture } from "./fixtures.ts";
 import {
   assertRunning,
@@ -27,13 +28,7 @@ import {
 } from "./processes.ts";
 import { failures, findWrk, mergeRuns, runWrk, type WrkResult } from "./wrk.ts";
 
-const ROOT = resolve(import.meta.dirname, "..");
-const CACHE_DIR = join(ROOT, ".bench-cache");
 const RESULTS_FILE = join(CACHE_DIR, "status-results.json");
-const STATUS_PREFIX = "/esc-rest/api/v2/cards/";
-const STATUS_SUFFIX = "/status";
-/** The operator token the benchmark starts the hub with (the hub refuses shorter ones). */
-const BENCH_ADMIN_TOKEN = "oesc_bench-operator-token-not-a-secret-0123456789";
 /** Measurements alternate hub and ceiling in this many slices. */
 const SLICES = 3;
 

@@ -49,7 +49,9 @@ export interface WrkOptions {
   readonly seconds: number;
   /** Total requests per second on a fixed schedule; omitted: as fast as the server answers. */
   readonly rate?: number;
-  /** Where the generated paced script is written. */
+  /** A bearer token every request carries (bench/lua/bearer.lua); omitted: no Authorization header. */
+  readonly token?: string;
+  /** Where generated scripts (paced, with a token) are written. */
   readonly scratchDir: string;
 }
 
@@ -64,16 +66,24 @@ export function findWrk(): void {
 export async function runWrk(options: WrkOptions): Promise<WrkResult> {
   const url = new URL(options.baseUrl);
   if (url.hostname !== LOOPBACK) throw new Error(`load tests target ${LOOPBACK} only, not ${url.hostname}`);
-  let script = join(LUA_DIR, "random-escn.lua");
+  // wrk paces only scripts that define delay(), and a header needs a change of the request template: both
+  // are appended to the plain script, whose arguments they read after the path (rate, then token).
+  const parts = ["random-escn.lua"];
   const extra: string[] = [];
-  if (options.rate !== undefined) {
-    // wrk paces only scripts that define delay(), so the paced script is the plain one plus delay().
-    script = join(options.scratchDir, "wrk-paced.lua");
-    writeFileSync(
-      script,
-      `${readFileSync(join(LUA_DIR, "random-escn.lua"), "utf8")}\n${readFileSync(join(LUA_DIR, "paced.lua"), "utf8")}`,
-    );
-    extra.push(String(options.rate / options.threads));
+  if (options.rate !== undefined || options.token !== undefined) {
+    extra.push(String(options.rate === undefined ? 0 : options.rate / options.threads));
+  }
+  if (options.rate !== undefined) parts.push("paced.lua");
+  if (options.token !== undefined) {
+    if (!/^[\w.~+/=-]+$/.test(options.token))
+      throw new Error("the bearer token holds characters wrk would mangle");
+    parts.push("bearer.lua");
+    extra.push(options.token);
+  }
+  let script = join(LUA_DIR, "random-escn.lua");
+  if (parts.length > 1) {
+    script = join(options.scratchDir, `wrk-${parts.map((p) => p.replace(".lua", "")).join("-")}.lua`);
+    writeFileSync(script, parts.map((p) => readFileSync(join(LUA_DIR, p), "utf8")).join("\n"));
   }
   const args = [
     `-t${options.threads}`,
@@ -116,8 +126,8 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
     errors: WrkResult["errors"];
     latency_us: { mean: number; max: number };
     quantiles_us: [number, number][];
-    late_sends: number;
-    max_lag_us: number;
+    late_sends?: number;
+    max_lag_us?: number;
   };
   const durationSeconds = raw.duration_us / 1e6;
   const quantilesMs = raw.quantiles_us.map(([p, us]) => [p, us / 1000] as const);
@@ -132,8 +142,8 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
       ...percentiles([{ weight: 1, quantilesMs }]),
     },
     quantilesMs,
-    lateSends: raw.late_sends,
-    maxLagMs: raw.max_lag_us / 1000,
+    lateSends: raw.late_sends ?? 0,
+    maxLagMs: (raw.max_lag_us ?? 0) / 1000,
   };
 }
 

@@ -1,4 +1,4 @@
--- Appended to random-escn.lua by bench/privacy-wrk.ts, in the same chunk so that it can change that
+-- Appended to random-escn.lua by bench/wrk.ts (option `token`), in the same chunk so that it can change that
 -- script's request template: every request then carries `Authorization: Bearer <token>`.
 --
 --   wrk ... -s <both> <url> -- <escn file> <path prefix> <path suffix> 0 <token>
