@@ -12,8 +12,10 @@ export const EVENT_TYPES = [
   "person.updated",
   "person.unlinked",
   "student-status.changed",
+  "student-status.expired",
   "card.created",
   "card.updated",
+  "card.expired",
   "card.deleted",
   "consent.given",
   "consent.withdrawn",
@@ -37,4 +39,26 @@ export interface DomainEvent {
 export interface StoredEvent extends DomainEvent {
   readonly id: string;
   readonly position: number;
+}
+
+/** The first word of an event type: `card`, `person`, `student-status`, `consent`, `organisation`. */
+export type EventFamily = "organisation" | "person" | "student-status" | "card" | "consent";
+
+export function eventFamily(type: EventType): EventFamily {
+  return type.slice(0, type.indexOf(".")) as EventFamily;
+}
+
+export function isEventType(value: unknown): value is EventType {
+  return typeof value === "string" && (EVENT_TYPES as readonly string[]).includes(value);
+}
+
+/**
+ * The organisation an event is about, for subscription filters and bus partitions: a card's issuer, the
+ * organisation holding a status or a link, the organisation itself; null for consent events, which belong
+ * to the student and reach every organisation linked to them.
+ */
+export function eventIssuer(event: Pick<DomainEvent, "type" | "data">): string | null {
+  const family = eventFamily(event.type);
+  const value = family === "card" ? event.data.issuer : event.data.organisation;
+  return typeof value === "string" ? value : null;
 }

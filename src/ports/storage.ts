@@ -9,6 +9,7 @@ import type { Organisation } from "../domain/organisation.ts";
 import type { Person, PersonLink } from "../domain/person.ts";
 import type { Purpose } from "../domain/purpose.ts";
 import type { StudentStatus } from "../domain/student-status.ts";
+import type { Delivery, DeliveryState, NewDelivery, Subscription } from "../domain/subscription.ts";
 
 /**
  * The storage port: the hub's whole state behind small repositories, with one rule — everything written
@@ -58,6 +59,9 @@ export interface Repositories {
   readonly consents: ConsentRepository;
   readonly audit: AuditRepository;
   readonly leases: LeaseRepository;
+  readonly subscriptions: SubscriptionRepository;
+  readonly deliveries: DeliveryRepository;
+  readonly cursors: CursorRepository;
 }
 
 /** Offset paging as ESC-R does it (page/size with totals). */
@@ -149,6 +153,8 @@ export interface StudentStatusRepository {
   delete(personId: number, organisationId: string): Promise<void>;
   /** Retention candidates: statuses in state `ended`, or whose `validUntil` is before `before`. */
   listEndedCandidates(before: IsoDate, page: KeysetPage): Promise<Keyed<StudentStatus>>;
+  /** Statuses whose `validUntil` lies between `from` and `through` (both inclusive), in keyset order (expiry job). */
+  listEndingBetween(from: IsoDate, through: IsoDate, page: KeysetPage): Promise<Keyed<StudentStatus>>;
   listAfter(query: StatusQuery, page: KeysetPage): Promise<Keyed<StudentStatus>>;
 }
 
@@ -200,6 +206,8 @@ export interface CardRepository {
   listForPerson(personId: number): Promise<Card[]>;
   /** Cards whose `expiresAt` is before `before`, oldest first (retention). */
   listExpiredBefore(before: IsoDate, limit: number): Promise<Card[]>;
+  /** Cards whose `expiresAt` lies between `from` and `through` (both inclusive), in keyset order (expiry job). */
+  listExpiringBetween(from: IsoDate, through: IsoDate, page: KeysetPage): Promise<Keyed<Card>>;
   listPaged(query: CardQuery, page: OffsetPage): Promise<Counted<Card>>;
   listAfter(query: CardQuery, page: KeysetPage): Promise<Keyed<Card>>;
 }
@@ -208,6 +216,10 @@ export interface OutboxRepository {
   append(events: readonly DomainEvent[]): Promise<void>;
   /** Events after a feed position, in commit order. */
   readAfter(position: number, limit: number): Promise<StoredEvent[]>;
+  /** The newest event's position, or 0 when the feed is empty. */
+  latestPosition(): Promise<number>;
+  /** The events at these positions (those that still exist), in position order. */
+  findByPositions(positions: readonly number[]): Promise<StoredEvent[]>;
   /**
    * Replaces an erased identifier in stored events by its pseudonym, wherever it is the subject or a data
    * value (compared case-insensitively); returns how many events changed.
@@ -287,4 +299,87 @@ export interface LeaseRepository {
   /** Takes or renews the lease when it is free, expired, or already `holder`'s; true when `holder` has it. */
   tryAcquire(name: string, holder: string, now: string, until: string): Promise<boolean>;
   release(name: string, holder: string): Promise<void>;
+}
+
+export type NewSubscription = Omit<Subscription, "seq" | "version" | "lastAttemptAt" | "lastStatus" | "lastError">;
+
+/** Webhook subscriptions and their card sets. */
+export interface SubscriptionRepository {
+  insert(subscription: NewSubscription): Promise<Subscription>;
+  find(id: string): Promise<Subscription | undefined>;
+  /** Writes the changeable fields (url, description, types, issuer, cardSet, state, updatedAt) when the stored version is still `subscription.version`; undefined when stale. */
+  update(subscription: Subscription): Promise<Subscription | undefined>;
+  /** Removes the subscription with its card set and deliveries. */
+  delete(id: string): Promise<void>;
+  listForOrganisation(organisationId: string, page: KeysetPage): Promise<Keyed<Subscription>>;
+  /** Every active subscription, for matching events (one query per batch). */
+  listActive(): Promise<Subscription[]>;
+  /** Adds ESCNs to the card set (ignoring those already in it); returns how many were added. */
+  addCards(id: string, escns: readonly string[]): Promise<number>;
+  /** Removes ESCNs from the card set; returns how many were removed. */
+  removeCards(id: string, escns: readonly string[]): Promise<number>;
+  countCards(id: string): Promise<number>;
+  /** The card set in ESCN order, after `after` (exclusive; "" for the start). */
+  listCards(id: string, after: string, limit: number): Promise<string[]>;
+  /** For each of these ESCNs (compared exactly, as stored), the subscriptions whose card set holds it. */
+  holdersOfCards(escns: readonly string[]): Promise<Map<string, string[]>>;
+  /** Records the outcome of the latest delivery attempt, shown to the subscriber. */
+  recordAttempt(id: string, at: string, status: number | null, error: string | null): Promise<void>;
+}
+
+/** A delivery handed to a sender, with the event it carries (undefined when the event was purged). */
+export interface ClaimedDelivery {
+  readonly delivery: Delivery;
+  readonly event: StoredEvent | undefined;
+}
+
+export interface ClaimRequest {
+  readonly now: string;
+  /** Who claims (a process id): an unfinished claim blocks others until `until`. */
+  readonly holder: string;
+  readonly until: string;
+  readonly limit: number;
+  /** Subscriptions to leave out (those this sender already has enough in flight for). */
+  readonly excludeSubscriptions: readonly string[];
+}
+
+/** Webhook deliveries: the queue of (subscription, event) pairs with their attempts. */
+export interface DeliveryRepository {
+  /** Queues deliveries, skipping those already queued for the same subscription and event; returns how many were added. */
+  enqueue(deliveries: readonly NewDelivery[]): Promise<number>;
+  /**
+   * Claims up to `limit` pending deliveries that are due and not claimed by a live claim, oldest due first,
+   * taking for each (subscription, subject key) only its earliest pending delivery by position: deliveries of
+   * one subject go out in order, one at a time. Safe when several processes claim at once.
+   */
+  claimDue(request: ClaimRequest): Promise<ClaimedDelivery[]>;
+  /** The delivery went through: state `delivered`. */
+  markDelivered(id: number, at: string, status: number): Promise<void>;
+  /** The attempt failed: still pending until `nextAttemptAt`, or `dead` when that is null. Releases the claim. */
+  markFailed(id: number, attempt: FailedAttempt): Promise<void>;
+  find(subscriptionId: string, id: number): Promise<Delivery | undefined>;
+  list(subscriptionId: string, state: DeliveryState | null, page: KeysetPage): Promise<Keyed<Delivery>>;
+  /** Dead deliveries of the subscription (all of them, or those in `ids`) back to pending, due at `now`, attempts reset; returns how many. */
+  redeliver(subscriptionId: string, ids: readonly number[] | null, now: string): Promise<number>;
+  countByState(subscriptionId: string): Promise<Record<DeliveryState, number>>;
+  /** Removes delivered deliveries older than `before` (retention); returns how many. */
+  purgeDeliveredBefore(before: string): Promise<number>;
+}
+
+export interface FailedAttempt {
+  readonly at: string;
+  readonly status: number | null;
+  readonly error: string;
+  readonly nextAttemptAt: string | null;
+}
+
+/** Named positions that jobs keep between runs (the relay's place in the feed, the expiry job's last day). */
+export interface CursorRepository {
+  get(name: string): Promise<string | undefined>;
+  /**
+   * Like `get`, and no other transaction can read it with `getForUpdate` or change it until this one ends
+   * (a row lock on PostgreSQL; SQLite writers already run one at a time): the dispatcher's turnstile.
+   */
+  getForUpdate(name: string): Promise<string | undefined>;
+  set(name: string, value: string): Promise<void>;
 }
