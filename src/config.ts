@@ -49,6 +49,34 @@ export interface Config {
   readonly auditRetentionDays: number;
   /** Minutes between two runs of the retention job. */
   readonly retentionIntervalMinutes: number;
+  /** NATS server(s) with JetStream; when set, events travel on NATS instead of the in-process bus. */
+  readonly natsUrl: string | null;
+  /** JetStream stream that carries the events (subjects `<natsSubjectPrefix>.>`). */
+  readonly natsStream: string;
+  readonly natsSubjectPrefix: string;
+  /** Longest any single NATS call may take, in milliseconds. */
+  readonly natsTimeoutMs: number;
+  /** Whether webhook URLs may point at private, loopback and link-local addresses (off: SSRF protection). */
+  readonly allowPrivateWebhooks: boolean;
+  /** Longest one webhook attempt may take, connection to last byte, in milliseconds. */
+  readonly webhookTimeoutMs: number;
+  /** First retry delay; each further retry doubles it, up to `webhookRetryMaxMs`, with jitter. */
+  readonly webhookRetryBaseMs: number;
+  readonly webhookRetryMaxMs: number;
+  /** How long after an event a delivery keeps being retried; then it goes to the dead-letter list. */
+  readonly webhookRetryHorizonMs: number;
+  /** Webhook attempts one process runs at once, in all, and for one subscription. */
+  readonly webhookConcurrency: number;
+  readonly webhookConcurrencyPerSubscription: number;
+  /** Days a delivered webhook delivery is kept for the subscriber to see, then purged. */
+  readonly deliveryRetentionDays: number;
+  /**
+   * How often (milliseconds) a process checks the store for work it may not have been told of: events
+   * committed by another process, deliveries whose retry is due. Wake-ups make the usual case immediate.
+   */
+  readonly eventPollMs: number;
+  /** Minutes between two runs of the expiry job (cards and statuses whose validity ended). */
+  readonly expiryIntervalMinutes: number;
 }
 
 export class ConfigError extends Error {
@@ -91,6 +119,43 @@ function publicUrlOf(raw: string, name: string): string {
   // An empty "?" or "#" leaves search and hash empty but stays in the URL, so look at the href.
   if (/[?#]/.test(url.href)) throw new ConfigError(name, "must not carry a query or a fragment");
   return url.toString().replace(/\/+$/, "");
+}
+
+function natsUrlOf(raw: string | undefined, name: string): string | null {
+  if (raw === undefined) return null;
+  for (const server of raw.split(",")) {
+    let url: URL;
+    try {
+      url = new URL(server.includes("://") ? server : `nats://${server}`);
+    } catch {
+      throw new ConfigError(name, "must be a comma-separated list of nats://host:port URLs");
+    }
+    if (!["nats:", "tls:", "ws:", "wss:"].includes(url.protocol)) {
+      throw new ConfigError(name, `must use nats://, tls://, ws:// or wss://, got "${url.protocol}//…"`);
+    }
+  }
+  return raw;
+}
+
+function booleanOf(env: Env, name: string, fallback: boolean): boolean {
+  const raw = value(env, name);
+  if (raw === undefined) return fallback;
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+/** A NATS stream name or subject prefix: letters, digits, `-`, `_` (and dots between tokens for prefixes). */
+function natsNameOf(env: Env, name: string, fallback: string, dots: boolean): string {
+  const raw = value(env, name) ?? fallback;
+  const pattern = dots ? /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/ : /^[A-Za-z0-9_-]+$/;
+  if (!pattern.test(raw)) {
+    throw new ConfigError(
+      name,
+      `must be letters, digits, - and _${dots ? " (tokens separated by dots)" : ""}`,
+    );
+  }
+  return raw;
 }
 
 function databaseUrlOf(raw: string | undefined, name: string): string | null {
@@ -151,6 +216,29 @@ export function loadConfig(env: Env = process.env): Config {
     consentProofDays: integer(env, "OPENESC_CONSENT_PROOF_DAYS", 1095, 1, 36_500),
     auditRetentionDays: integer(env, "OPENESC_AUDIT_RETENTION_DAYS", 1095, 1, 36_500),
     retentionIntervalMinutes: integer(env, "OPENESC_RETENTION_INTERVAL_MINUTES", 60, 1, 10_080),
+    natsUrl: natsUrlOf(value(env, "NATS_URL"), "NATS_URL"),
+    natsStream: natsNameOf(env, "OPENESC_NATS_STREAM", "OPENESC_EVENTS", false),
+    natsSubjectPrefix: natsNameOf(env, "OPENESC_NATS_SUBJECT_PREFIX", "openesc.events", true),
+    natsTimeoutMs: integer(env, "OPENESC_NATS_TIMEOUT_MS", 5000, 100, 600_000),
+    allowPrivateWebhooks: booleanOf(env, "OPENESC_ALLOW_PRIVATE_WEBHOOKS", false),
+    webhookTimeoutMs: integer(env, "OPENESC_WEBHOOK_TIMEOUT_MS", 10_000, 100, 300_000),
+    webhookRetryBaseMs: integer(env, "OPENESC_WEBHOOK_RETRY_BASE_MS", 5000, 1, 3_600_000),
+    webhookRetryMaxMs: integer(env, "OPENESC_WEBHOOK_RETRY_MAX_MS", 3_600_000, 1, 86_400_000),
+    webhookRetryHorizonMs: integer(env, "OPENESC_WEBHOOK_RETRY_HORIZON_MS", 86_400_000, 1, 30 * 86_400_000),
+    webhookConcurrency: integer(env, "OPENESC_WEBHOOK_CONCURRENCY", 64, 1, 10_000),
+    webhookConcurrencyPerSubscription: integer(
+      env,
+      "OPENESC_WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION",
+      4,
+      1,
+      1000,
+    ),
+    deliveryRetentionDays: integer(env, "OPENESC_DELIVERY_RETENTION_DAYS", 7, 1, 3650),
+    eventPollMs: integer(env, "OPENESC_EVENT_POLL_MS", 1000, 10, 60_000),
+    expiryIntervalMinutes: integer(env, "OPENESC_EXPIRY_INTERVAL_MINUTES", 15, 1, 1440),
   };
+  if (config.webhookRetryMaxMs < config.webhookRetryBaseMs) {
+    throw new ConfigError("OPENESC_WEBHOOK_RETRY_MAX_MS", "must not be below OPENESC_WEBHOOK_RETRY_BASE_MS");
+  }
   return Object.freeze(config);
 }

@@ -1,21 +1,31 @@
 import { join } from "node:path";
+import { MemoryEventBus } from "./adapters/bus/memory/memory-event-bus.ts";
+import { NatsEventBus } from "./adapters/bus/nats/nats-event-bus.ts";
+import { GuardedOutboundHttp } from "./adapters/http/guarded-outbound-http.ts";
 import { PostgresStorage } from "./adapters/storage/postgres/postgres-storage.ts";
 import { SqliteStorage } from "./adapters/storage/sqlite/sqlite-storage.ts";
 import type { Config } from "./config.ts";
+import { signalCommits } from "./delivery/commit-signal.ts";
+import { EventDelivery } from "./delivery/event-delivery.ts";
+import { RetryPolicy } from "./delivery/retry-policy.ts";
 import type { HubServices } from "./http/hub-services.ts";
 import { type Clock, systemClock } from "./ports/clock.ts";
+import type { EventBus } from "./ports/event-bus.ts";
 import type { Storage } from "./ports/storage.ts";
 import { AuditLogService } from "./services/audit-log-service.ts";
 import { AuditTrail } from "./services/audit-trail.ts";
 import { CardService } from "./services/card-service.ts";
 import { ConsentService } from "./services/consent-service.ts";
 import { DataSubjectRightsService } from "./services/data-subject-rights-service.ts";
-import { LeaderLock } from "./services/leader-lock.ts";
+import { EventFeedService } from "./services/event-feed-service.ts";
+import { ExpiryJob } from "./services/expiry-job.ts";
+import { LeaderLock, PROCESS_HOLDER_ID } from "./services/leader-lock.ts";
 import { OrganisationService } from "./services/organisation-service.ts";
 import { PersonService } from "./services/person-service.ts";
 import { PublicStatusCache } from "./services/public-status-cache.ts";
 import { RetentionJob } from "./services/retention-job.ts";
 import { StudentStatusService } from "./services/student-status-service.ts";
+import { SubscriptionService } from "./services/subscription-service.ts";
 import { TokenService } from "./services/token-service.ts";
 
 /**
@@ -35,7 +45,31 @@ export function createStorage(config: Config): Storage {
   return new SqliteStorage({ file: join(config.dataDir, "openesc.db") });
 }
 
-export function createServices(config: Config, storage: Storage, clock: Clock = systemClock): HubServices {
+/** The event bus: NATS JetStream when `NATS_URL` is set, the in-process bus otherwise. */
+export function createBus(config: Config): EventBus {
+  if (config.natsUrl !== null) {
+    return new NatsEventBus({
+      servers: config.natsUrl,
+      stream: config.natsStream,
+      subjectPrefix: config.natsSubjectPrefix,
+      timeoutMs: config.natsTimeoutMs,
+    });
+  }
+  return new MemoryEventBus();
+}
+
+/** Lease of the relay: short, so that another process takes over soon after its holder dies. */
+const RELAY_LEASE_MS = 15_000;
+
+export function createServices(
+  config: Config,
+  rawStorage: Storage,
+  clock: Clock = systemClock,
+  bus: EventBus = createBus(config),
+): HubServices {
+  // Every commit that carries events wakes the relay and the event streams of this process at once.
+  let delivery: EventDelivery | undefined;
+  const storage = signalCommits(rawStorage, () => delivery?.eventsCommitted());
   const audit = new AuditTrail(storage, clock, { flushAfterMs: config.auditFlushMs });
   const ctx = { storage, clock, timeZone: config.timeZone, audit };
   // A process-local cache is exact only while this process sees every write, i.e. on a store it owns.
@@ -45,9 +79,41 @@ export function createServices(config: Config, storage: Storage, clock: Clock = 
   const forgetCards = (escns: readonly string[]) => {
     for (const escn of escns) cache.invalidate(escn);
   };
+  const expiry = new ExpiryJob(ctx, {
+    lock: new LeaderLock(storage, clock, "expiry", { ttlMs: 2 * config.expiryIntervalMinutes * 60_000 }),
+  });
+  delivery = new EventDelivery(storage, clock, bus, {
+    relayLock: new LeaderLock(storage, clock, "relay", { ttlMs: RELAY_LEASE_MS }),
+    relayLeaseTtlMs: RELAY_LEASE_MS,
+    expiry,
+    expiryIntervalMs: config.expiryIntervalMinutes * 60_000,
+    http: new GuardedOutboundHttp({ allowPrivateAddresses: config.allowPrivateWebhooks }),
+    retryPolicy: new RetryPolicy({
+      baseDelayMs: config.webhookRetryBaseMs,
+      maxDelayMs: config.webhookRetryMaxMs,
+      horizonMs: config.webhookRetryHorizonMs,
+    }),
+    sender: {
+      publicUrl: config.publicUrl,
+      holder: PROCESS_HOLDER_ID,
+      timeoutMs: config.webhookTimeoutMs,
+      concurrency: config.webhookConcurrency,
+      perSubscription: config.webhookConcurrencyPerSubscription,
+      userAgent: "OpenESC-Webhooks/1",
+    },
+    pollMs: config.eventPollMs,
+  });
+  const eventDelivery = delivery;
   return {
     storage,
     audit,
+    delivery: eventDelivery,
+    expiry,
+    events: new EventFeedService(ctx, { publicUrl: config.publicUrl }),
+    subscriptions: new SubscriptionService(ctx, {
+      allowPrivateAddresses: config.allowPrivateWebhooks,
+      onDeliveriesQueued: () => eventDelivery.wakeSender(),
+    }),
     auditLog: new AuditLogService(ctx),
     tokens: new TokenService(ctx),
     organisations: new OrganisationService(ctx, () => cache.clear()),

@@ -28,6 +28,8 @@ export async function startHub(config: Config): Promise<RunningHub> {
   await app.listen({ port: config.port, host: config.host });
   // Purges what is past its documented period; only the process holding the lease "retention" runs it.
   services.retention.start(config.retentionIntervalMinutes * 60_000, app.log);
+  // Relay, dispatch and webhooks; the expiry job. Each process takes its share of the work.
+  await services.delivery.start(app.log);
   app.log.info(
     { publicUrl: config.publicUrl, dataDir: config.dataDir, store: storage.engine },
     "OpenESC hub ready",
@@ -36,6 +38,8 @@ export async function startHub(config: Config): Promise<RunningHub> {
     app,
     async stop() {
       await services.retention.stop();
+      // First: it ends the event streams, which the server would otherwise wait for.
+      await services.delivery.stop();
       await app.close();
       await storage.close();
     },

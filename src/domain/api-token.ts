@@ -11,6 +11,8 @@ export const SCOPES = [
   "cards:write",
   "statuses:read",
   "statuses:write",
+  "events:read",
+  "subscriptions:manage",
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

@@ -92,6 +92,7 @@ export const PURPOSE_AUDIENCE: Readonly<Record<Purpose, readonly Viewer[]>> = {
   "display-name-publication": ["anyone"],
   "status-sharing": ["service-provider", "institution"],
   "credential-issuance": ["student"],
+  "change-notification": ["institution", "student-service", "card-bureau", "service-provider"],
   "organisation-administration": [
     "operator",
     "institution",
@@ -132,6 +133,11 @@ const RETAIN = {
   event: {
     text: "kept as the change feed; the ESI of a removed link or an erased person is replaced by a pseudonym",
   },
+  subscription: { text: "until its organisation deletes the subscription; not personal data" },
+  cardSet: { text: "until the subscriber takes the card out of the set or deletes the subscription" },
+  delivery: {
+    text: "a delivered one `OPENESC_DELIVERY_RETENTION_DAYS` after it went through; a pending or dead one until it is delivered or its subscription is deleted",
+  },
   computed: { text: "not stored: computed when read" },
   wording: { text: "not stored: published in the code, never changed once published" },
 } as const satisfies Record<string, Retention>;
@@ -157,12 +163,29 @@ function field(input: FieldInput): DataField {
 /** Purposes every piece of a student's record serves: the holding organisation's and the student's own. */
 const RECORD = ["card-management", "data-subject-rights"] as const satisfies readonly Purpose[];
 const STATUS_RECORD = ["status-management", "data-subject-rights"] as const satisfies readonly Purpose[];
+/** Purposes of the change feed: the organisations' own records, and telling them of changes as they happen. */
+const EVENT_PURPOSES = [
+  "card-management",
+  "status-management",
+  "change-notification",
+] as const satisfies readonly Purpose[];
 /** Organisation fields shown wherever an organisation appears as a card's issuer or a link's holder. */
 const ORGANISATION_SEEN = [
   "organisation-administration",
   "card-management",
   "data-subject-rights",
 ] as const satisfies readonly Purpose[];
+
+/** A webhook subscription's settings and bookkeeping, shown to the organisation that made it. */
+const subscription = (description: string, category: DataCategory, stored: readonly string[]) =>
+  field({
+    description,
+    category,
+    personal: false,
+    stored,
+    purposes: ["change-notification"],
+    retention: RETAIN.subscription,
+  });
 
 const organisation = (
   description: string,
@@ -719,11 +742,11 @@ export const DATA_MAP = {
 
   // -- Events: the change feed (outbox). Identifiers and statuses, never names or contact data. -----------
   "event.id": field({
-    description: "The event's identifier",
+    description: "The event's identifier (also the `webhook-id` of each delivery of it)",
     category: "technical",
     personal: false,
-    stored: ["outbox.id"],
-    purposes: ["card-management", "status-management"],
+    stored: ["outbox.id", "deliveries.event_id"],
+    purposes: EVENT_PURPOSES,
     retention: RETAIN.event,
   }),
   "event.type": field({
@@ -731,7 +754,7 @@ export const DATA_MAP = {
     category: "technical",
     personal: false,
     stored: ["outbox.type"],
-    purposes: ["card-management", "status-management"],
+    purposes: EVENT_PURPOSES,
     retention: RETAIN.event,
   }),
   "event.subject": field({
@@ -739,7 +762,7 @@ export const DATA_MAP = {
     category: "identifier",
     personal: true,
     stored: ["outbox.subject"],
-    purposes: ["card-management", "status-management"],
+    purposes: EVENT_PURPOSES,
     retention: RETAIN.event,
   }),
   "event.audience": field({
@@ -747,7 +770,7 @@ export const DATA_MAP = {
     category: "organisation",
     personal: false,
     stored: ["outbox.audience"],
-    purposes: ["card-management", "status-management"],
+    purposes: EVENT_PURPOSES,
     shownFor: [],
     retention: RETAIN.event,
   }),
@@ -756,7 +779,7 @@ export const DATA_MAP = {
     category: "status",
     personal: true,
     stored: ["outbox.data"],
-    purposes: ["card-management", "status-management"],
+    purposes: EVENT_PURPOSES,
     retention: RETAIN.event,
   }),
   "event.occurredAt": field({
@@ -764,8 +787,99 @@ export const DATA_MAP = {
     category: "technical",
     personal: false,
     stored: ["outbox.occurred_at"],
-    purposes: ["card-management", "status-management"],
+    purposes: EVENT_PURPOSES,
     retention: RETAIN.event,
+  }),
+
+  // -- Webhook subscriptions: where an organisation wants events sent, and the cards it follows. -----------
+  "subscription.id": subscription("The subscription's identifier (a random UUID)", "technical", [
+    "subscriptions.id",
+    "subscription_cards.subscription_id",
+    "deliveries.subscription_id",
+  ]),
+  "subscription.organisation": subscription("The organisation that made the subscription", "organisation", [
+    "subscriptions.organisation_id",
+  ]),
+  "subscription.url": subscription("The address the hub sends the events to", "organisation", [
+    "subscriptions.url",
+  ]),
+  "subscription.secret": subscription(
+    "The key the hub signs every delivery with (Standard Webhooks), shown once: a credential, not personal data; kept in the clear, since signing needs it",
+    "technical",
+    ["subscriptions.secret"],
+  ),
+  "subscription.description": subscription("What the organisation calls the subscription", "organisation", [
+    "subscriptions.description",
+  ]),
+  "subscription.filters": subscription(
+    "Which events it wants: their types, the organisation they are about, whether card events are limited to its card set",
+    "technical",
+    ["subscriptions.types", "subscriptions.issuer", "subscriptions.card_set"],
+  ),
+  "subscription.state": subscription("Active or paused", "technical", ["subscriptions.state"]),
+  "subscription.timestamps": subscription(
+    "When the subscription was made and last changed, and its version number for optimistic concurrency",
+    "technical",
+    ["subscriptions.created_at", "subscriptions.updated_at", "subscriptions.version"],
+  ),
+  "subscription.lastAttempt": subscription(
+    "When the latest delivery was tried, the HTTP status it got and why it failed",
+    "technical",
+    ["subscriptions.last_attempt_at", "subscriptions.last_status", "subscriptions.last_error"],
+  ),
+  "subscription.cards": field({
+    description:
+      "The card numbers (ESCNs) of the subscription's card set: cards the organisation has seen and follows, to learn of changes to their public status",
+    category: "pseudonymous",
+    personal: false,
+    stored: ["subscription_cards.escn"],
+    purposes: ["change-notification"],
+    retention: RETAIN.cardSet,
+  }),
+
+  // -- Deliveries: the queue of events to send to each subscription, with their attempts. ------------------
+  "delivery.id": field({
+    description: "The delivery's number, by which the subscriber asks for it again",
+    category: "technical",
+    personal: false,
+    stored: ["deliveries.id"],
+    purposes: ["change-notification"],
+    retention: RETAIN.delivery,
+  }),
+  "delivery.state": field({
+    description:
+      "Whether it carries the whole event or only a card's public status; pending, delivered or dead; how many attempts were made",
+    category: "technical",
+    personal: false,
+    stored: ["deliveries.projection", "deliveries.state", "deliveries.attempts"],
+    purposes: ["change-notification"],
+    retention: RETAIN.delivery,
+  }),
+  "delivery.attempts": field({
+    description:
+      "When it was queued, when the next attempt is due, when the latest was made with the HTTP status it got and why it failed, and when it went through",
+    category: "technical",
+    personal: false,
+    stored: [
+      "deliveries.created_at",
+      "deliveries.next_attempt_at",
+      "deliveries.last_attempt_at",
+      "deliveries.last_status",
+      "deliveries.last_error",
+      "deliveries.delivered_at",
+    ],
+    purposes: ["change-notification"],
+    retention: RETAIN.delivery,
+  }),
+  "delivery.subjectKey": field({
+    description:
+      "SHA-256 of the event's subject (an ESCN, an ESI or an organisation's identifier), so that one subject's deliveries go out in order without the queue holding the ESI in the clear; never shown",
+    category: "pseudonymous",
+    personal: true,
+    stored: ["deliveries.subject_key"],
+    purposes: ["change-notification"],
+    shownFor: [],
+    retention: RETAIN.delivery,
   }),
 
   // -- The hub itself. ------------------------------------------------------------------------------------
@@ -829,7 +943,8 @@ export function mayDisclose(
 
 /**
  * Columns of the store that are not data of their own: internal row numbers and references between
- * tables, which never leave the hub, and the lease table by which processes take turns at jobs.
+ * tables, which never leave the hub, the lease table by which processes take turns at jobs, the claims by
+ * which they share the delivery queue, and the cursors where jobs keep their place.
  */
 export const NON_DATA_COLUMNS: Readonly<Record<string, string>> = {
   "persons.id":
@@ -844,4 +959,10 @@ export const NON_DATA_COLUMNS: Readonly<Record<string, string>> = {
   "leases.name": "which job a process holds",
   "leases.holder": "which process holds it",
   "leases.expires_at": "until when",
+  "subscriptions.seq": "internal row number (cursor position of the listing)",
+  "deliveries.position": "the event's place in the feed",
+  "deliveries.claimed_by": "which process is sending the delivery",
+  "deliveries.claimed_until": "until when another process leaves it alone",
+  "cursors.name": "which job keeps a position",
+  "cursors.value": "where the job stands (a feed position, a day)",
 };

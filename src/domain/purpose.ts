@@ -33,6 +33,11 @@ export const PURPOSES = {
     basis: "consent",
     description: "A signed digital student card is issued to the student's wallet",
   },
+  "change-notification": {
+    basis: "public-task",
+    description:
+      "Organisations learn at once of changes to the records they hold (events, webhooks, the feed), and service providers of changes to the public status of cards they have seen",
+  },
   "organisation-administration": {
     basis: "legitimate-interest",
     description: "The operator onboards organisations and manages their tokens; no personal data",

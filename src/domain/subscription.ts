@@ -70,6 +70,9 @@ export interface Delivery {
   readonly deliveredAt: string | null;
 }
 
-export type NewDelivery = Pick<Delivery, "subscriptionId" | "eventId" | "position" | "subjectKey" | "projection"> & {
+export type NewDelivery = Pick<
+  Delivery,
+  "subscriptionId" | "eventId" | "position" | "subjectKey" | "projection"
+> & {
   readonly createdAt: string;
 };

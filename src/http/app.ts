@@ -7,6 +7,7 @@ import { sendError, sendInternalError, toOpenEscError } from "./plugins/error-re
 import { installMetrics } from "./plugins/metrics.ts";
 import { installOpenApi } from "./plugins/openapi.ts";
 import { installValidators } from "./plugins/validators.ts";
+import { asyncApiRoutes } from "./routes/asyncapi-routes.ts";
 import { escRouterCardRoutes } from "./routes/esc-router-v2/card-routes.ts";
 import { escRouterPersonRoutes } from "./routes/esc-router-v2/person-routes.ts";
 import { escRouterPublicRoutes } from "./routes/esc-router-v2/public-routes.ts";
@@ -15,10 +16,13 @@ import { nativeAuditRoutes } from "./routes/v1/audit-routes.ts";
 import { nativeCardRoutes } from "./routes/v1/card-routes.ts";
 import { nativeConsentRoutes } from "./routes/v1/consent-routes.ts";
 import { nativeDataSubjectRightsRoutes } from "./routes/v1/data-subject-rights-routes.ts";
+import { eventRoutes } from "./routes/v1/event-routes.ts";
 import { nativeOrganisationRoutes } from "./routes/v1/organisation-routes.ts";
 import { nativePersonRoutes } from "./routes/v1/person-routes.ts";
 import { nativeStudentStatusRoutes } from "./routes/v1/student-status-routes.ts";
+import { subscriptionRoutes } from "./routes/v1/subscription-routes.ts";
 import { ESC_ROUTER_V2_SCHEMAS } from "./schemas/esc-router-v2-schemas.ts";
+import { EVENT_SCHEMAS } from "./schemas/event-schemas.ts";
 import { NATIVE_SCHEMAS } from "./schemas/native-schemas.ts";
 
 export interface BuildAppOptions extends HttpOptions {
@@ -48,7 +52,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // Bodies are JSON only: without this, Fastify's built-in text/plain parser hands a string to the
   // schema (a 400 about the body's type) where the client needs to hear 415 about its content type.
   app.removeContentTypeParser("text/plain");
-  const schemas = [...ESC_ROUTER_V2_SCHEMAS, ...NATIVE_SCHEMAS];
+  const schemas = [...ESC_ROUTER_V2_SCHEMAS, ...NATIVE_SCHEMAS, ...EVENT_SCHEMAS];
   for (const schema of schemas) app.addSchema(schema);
   installValidators(app, schemas);
   // Every route registered from here on answers only the fields its purpose may see (docs/privacy.md).
@@ -76,6 +80,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook("onClose", async () => options.services.audit.flush());
   const deps = { services: options.services, options };
   healthRoutes(app, deps);
+  asyncApiRoutes(app, deps);
   await app.register(
     async (scope) => {
       escRouterPublicRoutes(scope, deps);
@@ -93,6 +98,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       nativeDataSubjectRightsRoutes(scope, deps);
       nativeConsentRoutes(scope, deps);
       nativeAuditRoutes(scope, deps);
+      subscriptionRoutes(scope, deps);
+      eventRoutes(scope, deps);
     },
     { prefix: "/v1" },
   );

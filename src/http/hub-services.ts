@@ -1,13 +1,17 @@
+import type { EventDelivery } from "../delivery/event-delivery.ts";
 import type { Storage } from "../ports/storage.ts";
 import type { AuditLogService } from "../services/audit-log-service.ts";
 import type { AuditTrail } from "../services/audit-trail.ts";
 import type { CardService } from "../services/card-service.ts";
 import type { ConsentService } from "../services/consent-service.ts";
 import type { DataSubjectRightsService } from "../services/data-subject-rights-service.ts";
+import type { EventFeedService } from "../services/event-feed-service.ts";
+import type { ExpiryJob } from "../services/expiry-job.ts";
 import type { OrganisationService } from "../services/organisation-service.ts";
 import type { PersonService } from "../services/person-service.ts";
 import type { RetentionJob } from "../services/retention-job.ts";
 import type { StudentStatusService } from "../services/student-status-service.ts";
+import type { SubscriptionService } from "../services/subscription-service.ts";
 import type { TokenService } from "../services/token-service.ts";
 
 /** Everything the HTTP edge calls; built by the composition root. */
@@ -26,6 +30,12 @@ export interface HubServices {
   /** Not called by the edge: started and stopped by the process that serves it (`start-hub.ts`). */
   readonly retention: RetentionJob;
   readonly consents: ConsentService;
+  readonly subscriptions: SubscriptionService;
+  /** The pull feed and the server-sent event stream. */
+  readonly events: EventFeedService;
+  /** Relay, dispatch, webhook sending and expiry: started and stopped by the serving process. */
+  readonly delivery: EventDelivery;
+  readonly expiry: ExpiryJob;
 }
 
 /** What the HTTP edge needs from the configuration. */

@@ -301,7 +301,10 @@ export interface LeaseRepository {
   release(name: string, holder: string): Promise<void>;
 }
 
-export type NewSubscription = Omit<Subscription, "seq" | "version" | "lastAttemptAt" | "lastStatus" | "lastError">;
+export type NewSubscription = Omit<
+  Subscription,
+  "seq" | "version" | "lastAttemptAt" | "lastStatus" | "lastError"
+>;
 
 /** Webhook subscriptions and their card sets. */
 export interface SubscriptionRepository {

@@ -535,8 +535,9 @@ function checkDisplayName(value: string | null, field: string): string | null {
   return name;
 }
 
-function cardEvent(
-  type: "card.created" | "card.updated" | "card.deleted",
+/** A card's event: to its issuer and card bureau, with its status and validity, never its holder's data. */
+export function cardEvent(
+  type: "card.created" | "card.updated" | "card.expired" | "card.deleted",
   card: Card,
   at: string,
 ): DomainEvent {

@@ -27,6 +27,8 @@ const SCOPES_BY_KIND: Readonly<Record<OrganisationKind, readonly Scope[]>> = {
     "cards:write",
     "statuses:read",
     "statuses:write",
+    "events:read",
+    "subscriptions:manage",
   ],
   "student-service": [
     "tokens:manage",
@@ -36,6 +38,8 @@ const SCOPES_BY_KIND: Readonly<Record<OrganisationKind, readonly Scope[]>> = {
     "cards:write",
     "statuses:read",
     "statuses:write",
+    "events:read",
+    "subscriptions:manage",
   ],
   "card-bureau": [
     "tokens:manage",
@@ -44,8 +48,11 @@ const SCOPES_BY_KIND: Readonly<Record<OrganisationKind, readonly Scope[]>> = {
     "cards:read",
     "cards:write",
     "statuses:read",
+    "events:read",
+    "subscriptions:manage",
   ],
-  "service-provider": ["tokens:manage"],
+  // A service provider follows the cards it has seen (public status only) through subscriptions.
+  "service-provider": ["tokens:manage", "events:read", "subscriptions:manage"],
 };
 
 export function scopesFor(kind: OrganisationKind): readonly Scope[] {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { randomInt } from "node:crypto";
+import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { NewAuditEntry } from "../../src/domain/audit-entry.ts";
 import { firstBrokenLink, GENESIS_HASH } from "../../src/domain/audit-entry.ts";
@@ -10,7 +10,16 @@ import type { DomainEvent } from "../../src/domain/events.ts";
 import { type IsoDate, parseIsoDate } from "../../src/domain/iso-date.ts";
 import type { Person, PersonLink } from "../../src/domain/person.ts";
 import { type Pic, parsePic } from "../../src/domain/pic.ts";
-import type { NewOrganisation, OffsetPage, Repositories, Storage } from "../../src/ports/storage.ts";
+import type { Delivery, NewDelivery, Subscription } from "../../src/domain/subscription.ts";
+import type {
+  ClaimedDelivery,
+  ClaimRequest,
+  NewOrganisation,
+  NewSubscription,
+  OffsetPage,
+  Repositories,
+  Storage,
+} from "../../src/ports/storage.ts";
 
 /** What an adapter's test file hands the suite: an initialised store on throwaway state, and how to drop it. */
 export interface StorageUnderTest {
@@ -126,6 +135,46 @@ function auditEntry(subject: string, personId: number | null, at = AT): NewAudit
   };
 }
 
+/** `minutes` after {@link AT}, as an ISO timestamp. */
+function minutesAfter(minutes: number): string {
+  return new Date(Date.parse(AT) + minutes * 60_000).toISOString();
+}
+
+function newSubscription(organisationId: string, extra: Partial<NewSubscription> = {}): NewSubscription {
+  return {
+    id: randomUUID(),
+    organisationId,
+    url: "https://hooks.example.org/openesc",
+    secret: `whsec_${randomBytes(32).toString("base64")}`,
+    description: null,
+    types: null,
+    issuer: null,
+    cardSet: false,
+    state: "active",
+    createdAt: AT,
+    updatedAt: AT,
+    ...extra,
+  };
+}
+
+function newDelivery(
+  subscriptionId: string,
+  position: number,
+  subjectKey: string,
+  createdAt = AT,
+  extra: Partial<NewDelivery> = {},
+): NewDelivery {
+  return {
+    subscriptionId,
+    eventId: randomUUID(),
+    position,
+    subjectKey,
+    projection: "full",
+    createdAt,
+    ...extra,
+  };
+}
+
 const offset = (extra: Partial<OffsetPage> = {}): OffsetPage => ({
   offset: 0,
   limit: 100,
@@ -184,6 +233,45 @@ export function storageConformance(name: string, open: () => Promise<StorageUnde
         return stored;
       });
       return { pic, person };
+    }
+
+    /** Subscriptions of `organisationId`, committed in order. */
+    async function insertSubscriptions(organisationId: string, n: number): Promise<Subscription[]> {
+      return store().transaction(async (tx) => {
+        const made: Subscription[] = [];
+        for (let i = 0; i < n; i++) made.push(await tx.subscriptions.insert(newSubscription(organisationId)));
+        return made;
+      });
+    }
+
+    /**
+     * Deletes subscriptions with their deliveries. Tests that queue deliveries call it at the end: `claimDue`
+     * looks at the whole store, so no test may leave a pending delivery behind for the next one to claim.
+     */
+    async function dropSubscriptions(ids: readonly string[]): Promise<void> {
+      await store().transaction(async (tx) => {
+        for (const id of ids) await tx.subscriptions.delete(id);
+      });
+    }
+
+    /** The ids of a subscription's deliveries, in the order they were queued. */
+    async function deliveryIds(subscriptionId: string): Promise<number[]> {
+      const page = await store().read.deliveries.list(subscriptionId, null, { after: 0, limit: 1000 });
+      return page.items.map((d) => d.id);
+    }
+
+    /** `claimDue` at `now` minutes after {@link AT}, in a transaction of its own; the claim lasts five minutes. */
+    function claim(now: number, holder = "A", extra: Partial<ClaimRequest> = {}): Promise<ClaimedDelivery[]> {
+      return store().transaction((tx) =>
+        tx.deliveries.claimDue({
+          now: minutesAfter(now),
+          holder,
+          until: minutesAfter(now + 5),
+          limit: 100,
+          excludeSubscriptions: [],
+          ...extra,
+        }),
+      );
     }
 
     describe("organisations", () => {
@@ -586,6 +674,61 @@ export function storageConformance(name: string, open: () => Promise<StorageUnde
         // ended, and valid until 2026-06-30 (before 2026-07-01); not 2026-07-01 itself
         assert.deepEqual(candidates, [made[1]!.id, made[2]!.id]);
       });
+
+      it("listEndingBetween: both bounds inclusive, open-ended statuses left out, in keyset pages", async () => {
+        const pic = newPic();
+        // Inserted out of date order: pages follow the keyset (insertion) order, not the dates.
+        const untils = ["2031-07-01", "2031-06-29", "2031-06-30", null, "2031-07-02", "2031-06-30"] as const;
+        const made = await store().transaction(async (tx) => {
+          await tx.organisations.insert(organisation(pic));
+          const out: Person[] = [];
+          for (const [i, until] of untils.entries()) {
+            const p = await tx.persons.insert({ ...newEsi(`end${i}`), createdAt: AT, updatedAt: AT });
+            await tx.statuses.save(
+              {
+                personId: p.id,
+                esi: p.esi,
+                organisationId: pic,
+                state: i === 5 ? "ended" : "enrolled",
+                validFrom: parseIsoDate("2025-09-01"),
+                validUntil: until === null ? null : parseIsoDate(until),
+                createdAt: AT,
+                updatedAt: AT,
+              },
+              null,
+            );
+            out.push(p);
+          }
+          return out;
+        });
+        const seen: number[] = [];
+        let after = 0;
+        for (let pages = 0; pages < 1000; pages++) {
+          const page = await store().read.statuses.listEndingBetween(
+            parseIsoDate("2031-06-30"),
+            parseIsoDate("2031-07-01"),
+            { after, limit: 2 },
+          );
+          assert.ok(page.items.length <= 2);
+          for (const s of page.items) {
+            assert.ok(s.validUntil !== null && s.validUntil >= "2031-06-30" && s.validUntil <= "2031-07-01");
+          }
+          seen.push(...page.items.filter((s) => s.organisationId === pic).map((s) => s.personId));
+          if (page.next === null) break;
+          assert.equal(typeof page.next, "number");
+          after = page.next;
+        }
+        assert.deepEqual(seen, [made[0]!.id, made[2]!.id, made[5]!.id]);
+        const oneDay = await store().read.statuses.listEndingBetween(
+          parseIsoDate("2031-07-02"),
+          parseIsoDate("2031-07-02"),
+          { after: 0, limit: 100 },
+        );
+        assert.deepEqual(
+          oneDay.items.filter((s) => s.organisationId === pic).map((s) => s.personId),
+          [made[4]!.id],
+        );
+      });
     });
 
     describe("cards", () => {
@@ -820,6 +963,41 @@ export function storageConformance(name: string, open: () => Promise<StorageUnde
         for (const card of initial) assert.ok(seen.includes(card.escn), `${card.escn} seen`);
         assert.ok(inserted > 0);
       });
+
+      it("listExpiringBetween: both bounds inclusive, in keyset pages", async () => {
+        const { pic, person } = await seed();
+        // Inserted out of date order: pages follow the keyset (insertion) order, not the dates.
+        const days = ["2031-03-12", "2031-03-10", "2031-03-13", "2031-03-11", "2031-03-09"];
+        const cards = days.map((day) => newCard(person, pic, { expiresAt: parseIsoDate(day) }));
+        await store().transaction(async (tx) => {
+          for (const card of cards) await tx.cards.insert(card);
+        });
+        const between = async (from: string, through: string, limit: number) => {
+          const seen: string[] = [];
+          let after = 0;
+          for (let pages = 0; pages < 1000; pages++) {
+            const page = await store().read.cards.listExpiringBetween(
+              parseIsoDate(from),
+              parseIsoDate(through),
+              { after, limit },
+            );
+            assert.ok(page.items.length <= limit);
+            for (const card of page.items) assert.ok(card.expiresAt >= from && card.expiresAt <= through);
+            seen.push(...page.items.filter((c) => c.issuerId === pic).map((c) => c.escn));
+            if (page.next === null) return seen;
+            assert.equal(typeof page.next, "number");
+            after = page.next;
+          }
+          throw new Error("the pages never end");
+        };
+        assert.deepEqual(await between("2031-03-10", "2031-03-12", 2), [
+          cards[0]!.escn,
+          cards[1]!.escn,
+          cards[3]!.escn,
+        ]);
+        assert.deepEqual(await between("2031-03-13", "2031-03-13", 1), [cards[2]!.escn]);
+        assert.deepEqual(await between("2031-03-14", "2031-03-20", 10), []);
+      });
     });
 
     describe("outbox", () => {
@@ -916,6 +1094,31 @@ export function storageConformance(name: string, open: () => Promise<StorageUnde
         );
         assert.equal(everywhere, 1);
         assert.equal((await store().read.outbox.readAfter(start, 100))[2]?.subject, "erased-2");
+      });
+
+      it("latestPosition is the newest event's; findByPositions gives the events that exist, in order", async () => {
+        const start = await outboxHead(store().read);
+        assert.equal(await store().read.outbox.latestPosition(), start);
+        const audience = [newPic()];
+        await store().transaction((tx) =>
+          tx.outbox.append([event("p1", audience), event("p2", audience), event("p3", audience)]),
+        );
+        const events = await store().read.outbox.readAfter(start, 100);
+        assert.equal(events.length, 3);
+        const latest = await store().read.outbox.latestPosition();
+        assert.equal(typeof latest, "number");
+        assert.equal(latest, events[2]!.position);
+        await store().transaction(async (tx) => {
+          assert.equal(await tx.outbox.latestPosition(), latest);
+        });
+        const found = await store().read.outbox.findByPositions([
+          events[2]!.position,
+          latest + 1_000_000,
+          events[0]!.position,
+        ]);
+        assert.deepEqual(found, [events[0], events[2]]);
+        assert.equal(typeof found[0]?.position, "number");
+        assert.deepEqual(await store().read.outbox.findByPositions([]), []);
       });
     });
 
@@ -1055,6 +1258,622 @@ export function storageConformance(name: string, open: () => Promise<StorageUnde
         await store().transaction((tx) => tx.leases.release(name, loser));
         assert.equal(await acquire(winner, 18, 28), true, "free after its holder released it");
       });
+    });
+
+    describe("subscriptions", () => {
+      it("insert and find give every field back; update checks the version; recordAttempt keeps the latest", async () => {
+        const { pic } = await seed();
+        const sub = newSubscription(pic, {
+          description: "Card office",
+          types: ["card.created", "card.updated"],
+          issuer: pic,
+          cardSet: true,
+          createdAt: AT_MS,
+          updatedAt: AT_MS,
+        });
+        const v1 = await store().transaction((tx) => tx.subscriptions.insert(sub));
+        assert.equal(typeof v1.seq, "number");
+        assert.deepEqual(v1, {
+          ...sub,
+          seq: v1.seq,
+          version: 1,
+          lastAttemptAt: null,
+          lastStatus: null,
+          lastError: null,
+        });
+        assert.deepEqual(await store().read.subscriptions.find(sub.id), v1);
+        assert.equal(await store().read.subscriptions.find(randomUUID()), undefined);
+
+        await store().transaction((tx) =>
+          tx.subscriptions.recordAttempt(sub.id, minutesAfter(2), 503, "HTTP 503"),
+        );
+        // an attempt that finished later but started earlier does not hide the latest one
+        await store().transaction((tx) => tx.subscriptions.recordAttempt(sub.id, minutesAfter(1), 204, null));
+        const attempted = await store().read.subscriptions.find(sub.id);
+        assert.deepEqual(
+          [attempted?.lastAttemptAt, attempted?.lastStatus, attempted?.lastError, attempted?.version],
+          [minutesAfter(2), 503, "HTTP 503", 1],
+        );
+
+        const changes = {
+          url: "https://hooks.example.org/v2",
+          description: null,
+          types: null,
+          issuer: null,
+          cardSet: false,
+          state: "paused" as const,
+          updatedAt: minutesAfter(3),
+        };
+        const v2 = await store().transaction((tx) => tx.subscriptions.update({ ...v1, ...changes }));
+        assert.deepEqual(v2, {
+          ...v1,
+          ...changes,
+          version: 2,
+          lastAttemptAt: minutesAfter(2),
+          lastStatus: 503,
+          lastError: "HTTP 503",
+        });
+        assert.deepEqual(await store().read.subscriptions.find(sub.id), v2);
+        const stale = await store().transaction((tx) =>
+          tx.subscriptions.update({ ...v1, url: "https://stale.example.org" }),
+        );
+        assert.equal(stale, undefined);
+        assert.equal((await store().read.subscriptions.find(sub.id))?.url, changes.url);
+        // the secret is not among the fields an update writes
+        await store().transaction((tx) => tx.subscriptions.update({ ...v2!, secret: "whsec_other" }));
+        assert.equal((await store().read.subscriptions.find(sub.id))?.secret, sub.secret);
+
+        await store().transaction((tx) => tx.subscriptions.recordAttempt(sub.id, minutesAfter(4), 200, null));
+        const recorded = await store().read.subscriptions.find(sub.id);
+        assert.deepEqual(
+          [recorded?.lastAttemptAt, recorded?.lastStatus, recorded?.lastError],
+          [minutesAfter(4), 200, null],
+        );
+        await dropSubscriptions([sub.id]);
+      });
+
+      it("delete removes the card set and the deliveries with the subscription", async () => {
+        const { pic } = await seed();
+        const [gone, kept] = await insertSubscriptions(pic, 2);
+        const escn = generateEscn({ prefix: "001", pic });
+        await store().transaction(async (tx) => {
+          for (const sub of [gone!, kept!]) {
+            await tx.subscriptions.addCards(sub.id, [escn]);
+            await tx.deliveries.enqueue([newDelivery(sub.id, 1, "k")]);
+          }
+        });
+        const doomed = (await store().read.deliveries.list(gone!.id, null, { after: 0, limit: 10 })).items;
+        assert.equal(doomed.length, 1);
+        await store().transaction((tx) => tx.subscriptions.delete(gone!.id));
+        assert.equal(await store().read.subscriptions.find(gone!.id), undefined);
+        assert.equal(await store().read.subscriptions.countCards(gone!.id), 0);
+        assert.equal(await store().read.deliveries.find(gone!.id, doomed[0]!.id), undefined);
+        assert.deepEqual(await store().read.deliveries.countByState(gone!.id), {
+          pending: 0,
+          delivered: 0,
+          dead: 0,
+        });
+        assert.deepEqual((await store().read.subscriptions.holdersOfCards([escn])).get(escn), [kept!.id]);
+        assert.deepEqual(await store().read.deliveries.countByState(kept!.id), {
+          pending: 1,
+          delivered: 0,
+          dead: 0,
+        });
+        await dropSubscriptions([kept!.id]);
+      });
+
+      it("listForOrganisation pages through one organisation's subscriptions; listActive leaves paused ones out", async () => {
+        const { pic } = await seed();
+        const other = (await seed()).pic;
+        const ours = await insertSubscriptions(pic, 5);
+        const theirs = await insertSubscriptions(other, 1);
+        const paused = await store().transaction((tx) =>
+          tx.subscriptions.update({ ...ours[1]!, state: "paused", updatedAt: minutesAfter(1) }),
+        );
+        assert.equal(paused?.state, "paused");
+        const seen: string[] = [];
+        let after = 0;
+        for (let pages = 0; pages < 100; pages++) {
+          const page = await store().read.subscriptions.listForOrganisation(pic, { after, limit: 2 });
+          assert.ok(page.items.length <= 2);
+          seen.push(...page.items.map((s) => s.id));
+          if (page.next === null) break;
+          assert.equal(typeof page.next, "number");
+          after = page.next;
+        }
+        assert.deepEqual(
+          seen,
+          ours.map((s) => s.id),
+        );
+        assert.deepEqual(
+          (await store().read.subscriptions.listForOrganisation(other, { after: 0, limit: 10 })).items,
+          theirs,
+        );
+        const active = (await store().read.subscriptions.listActive()).map((s) => s.id);
+        for (const sub of [...ours, ...theirs]) {
+          assert.equal(active.includes(sub.id), sub.id !== ours[1]!.id, `${sub.id} listed as active`);
+        }
+        await dropSubscriptions([...ours, ...theirs].map((s) => s.id));
+      });
+
+      it("card sets: add ignores duplicates, remove, count, list in ESCN byte order by pages, holdersOfCards", async () => {
+        const { pic } = await seed();
+        const [first, second] = await insertSubscriptions(pic, 2);
+        const escns = generateEscns(5, { prefix: "001", pic }).map(String);
+        // the same number in capitals is another entry: ESCNs are compared exactly, as stored
+        const upper = escns[0]!.toUpperCase();
+        const added = await store().transaction((tx) =>
+          tx.subscriptions.addCards(first!.id, [escns[0]!, escns[1]!, escns[2]!, escns[0]!]),
+        );
+        assert.equal(added, 3);
+        assert.equal(
+          await store().transaction((tx) =>
+            tx.subscriptions.addCards(first!.id, [escns[1]!, escns[3]!, upper]),
+          ),
+          2,
+        );
+        assert.equal(await store().transaction((tx) => tx.subscriptions.addCards(first!.id, [])), 0);
+        const count = await store().read.subscriptions.countCards(first!.id);
+        assert.equal(count, 5);
+        assert.equal(typeof count, "number");
+
+        const listed: string[] = [];
+        let after = "";
+        for (;;) {
+          const page = await store().read.subscriptions.listCards(first!.id, after, 2);
+          assert.ok(page.length <= 2);
+          if (page.length === 0) break;
+          listed.push(...page);
+          after = page.at(-1)!;
+        }
+        const expected = [escns[0]!, escns[1]!, escns[2]!, escns[3]!, upper].sort();
+        assert.equal(expected[0], upper, "capitals sort first in byte order");
+        assert.deepEqual(listed, expected);
+
+        const removed = await store().transaction((tx) =>
+          tx.subscriptions.removeCards(first!.id, [escns[1]!, escns[4]!, upper]),
+        );
+        assert.equal(removed, 2);
+        assert.equal(await store().read.subscriptions.countCards(first!.id), 3);
+        assert.equal(await store().transaction((tx) => tx.subscriptions.removeCards(first!.id, [])), 0);
+
+        await store().transaction((tx) => tx.subscriptions.addCards(second!.id, [escns[0]!, escns[4]!]));
+        const holders = await store().read.subscriptions.holdersOfCards([...escns, upper]);
+        assert.deepEqual(holders.get(escns[0]!), [first!.id, second!.id].sort());
+        assert.deepEqual(holders.get(escns[2]!), [first!.id]);
+        assert.deepEqual(holders.get(escns[4]!), [second!.id]);
+        assert.deepEqual(holders.get(escns[1]!) ?? [], []);
+        assert.deepEqual(holders.get(upper) ?? [], []);
+        assert.equal((await store().read.subscriptions.holdersOfCards([])).size, 0);
+        await dropSubscriptions([first!.id, second!.id]);
+      });
+    });
+
+    describe("deliveries", () => {
+      it("enqueue skips what is already queued and counts what it adds, a thousand in one call", async () => {
+        const { pic } = await seed();
+        const [sub, other] = await insertSubscriptions(pic, 2);
+        try {
+          const batch = Array.from({ length: 1000 }, (_, i) =>
+            newDelivery(sub!.id, i + 1, `subject-${i % 10}`, minutesAfter(i % 7)),
+          );
+          const added = await store().transaction((tx) => tx.deliveries.enqueue(batch));
+          assert.equal(added, 1000);
+          assert.equal(typeof added, "number");
+          const extra = newDelivery(sub!.id, 1001, "subject-x");
+          assert.equal(
+            await store().transaction((tx) => tx.deliveries.enqueue([...batch.slice(0, 10), extra, extra])),
+            1,
+          );
+          // the same event for another subscription is another delivery
+          assert.equal(
+            await store().transaction((tx) =>
+              tx.deliveries.enqueue([{ ...extra, subscriptionId: other!.id }]),
+            ),
+            1,
+          );
+          assert.equal(await store().transaction((tx) => tx.deliveries.enqueue([])), 0);
+          assert.deepEqual(await store().read.deliveries.countByState(sub!.id), {
+            pending: 1001,
+            delivered: 0,
+            dead: 0,
+          });
+
+          const listed: Delivery[] = [];
+          let after = 0;
+          for (let pages = 0; pages < 100; pages++) {
+            const page = await store().read.deliveries.list(sub!.id, null, { after, limit: 400 });
+            assert.ok(page.items.length <= 400);
+            listed.push(...page.items);
+            if (page.next === null) break;
+            assert.equal(typeof page.next, "number");
+            after = page.next;
+          }
+          assert.deepEqual(
+            listed.map((d) => d.eventId),
+            [...batch, extra].map((d) => d.eventId),
+            "in the order queued, each once",
+          );
+          const sample = listed[123]!;
+          assert.equal(typeof sample.id, "number");
+          assert.deepEqual(sample, {
+            ...batch[123]!,
+            id: sample.id,
+            state: "pending",
+            attempts: 0,
+            nextAttemptAt: batch[123]!.createdAt,
+            lastAttemptAt: null,
+            lastStatus: null,
+            lastError: null,
+            deliveredAt: null,
+          });
+          assert.deepEqual(await store().read.deliveries.find(sub!.id, sample.id), sample);
+          assert.equal(await store().read.deliveries.find(other!.id, sample.id), undefined);
+          assert.deepEqual(
+            await store().read.deliveries.list(sub!.id, "delivered", { after: 0, limit: 10 }),
+            {
+              items: [],
+              next: null,
+            },
+          );
+        } finally {
+          await dropSubscriptions([sub!.id, other!.id]);
+        }
+      });
+
+      it("claimDue hands out due deliveries oldest first, only the earliest of each subject, with their events", async () => {
+        const { pic } = await seed();
+        const [sub] = await insertSubscriptions(pic, 1);
+        try {
+          const start = await outboxHead(store().read);
+          await store().transaction((tx) =>
+            tx.outbox.append([
+              event("subject-a", [pic]),
+              event("subject-a", [pic]),
+              event("subject-b", [pic]),
+            ]),
+          );
+          const [e1, e2, e3] = await store().read.outbox.readAfter(start, 10);
+          const gonePosition = e3!.position + 1_000_000;
+          // Due times out of feed order: a later event of a subject waits for the earlier one even when due first.
+          const queued = [
+            newDelivery(sub!.id, e1!.position, "key-a", minutesAfter(1), { eventId: e1!.id }),
+            newDelivery(sub!.id, e2!.position, "key-a", minutesAfter(0), { eventId: e2!.id }),
+            newDelivery(sub!.id, e3!.position, "key-b", minutesAfter(2), {
+              eventId: e3!.id,
+              projection: "public",
+            }),
+            newDelivery(sub!.id, gonePosition, "key-c", minutesAfter(3)),
+            newDelivery(sub!.id, gonePosition + 1, "key-d", minutesAfter(30)),
+          ];
+          await store().transaction((tx) => tx.deliveries.enqueue(queued));
+          const ids = await deliveryIds(sub!.id);
+
+          const first = await claim(10, "A", { until: minutesAfter(100) });
+          assert.deepEqual(
+            first.map((c) => c.delivery.eventId),
+            [queued[0]!.eventId, queued[2]!.eventId, queued[3]!.eventId],
+          );
+          assert.deepEqual(first[0]!.event, e1);
+          assert.deepEqual(first[1]!.event, e3);
+          assert.equal(first[1]!.delivery.projection, "public");
+          assert.equal(first[2]!.event, undefined, "the event is gone from the outbox");
+          assert.deepEqual(first[0]!.delivery, await store().read.deliveries.find(sub!.id, ids[0]!));
+          assert.equal(first[0]!.delivery.state, "pending");
+
+          assert.deepEqual(await claim(11, "B"), [], "claimed ones are taken; the subject's next one waits");
+          await store().transaction((tx) => tx.deliveries.markDelivered(ids[0]!, minutesAfter(11), 200));
+          const delivered = await store().read.deliveries.find(sub!.id, ids[0]!);
+          assert.deepEqual(
+            [delivered?.state, delivered?.attempts, delivered?.deliveredAt, delivered?.lastAttemptAt],
+            ["delivered", 1, minutesAfter(11), minutesAfter(11)],
+          );
+          assert.deepEqual([delivered?.lastStatus, delivered?.lastError], [200, null]);
+          const next = await claim(11, "B", { until: minutesAfter(100) });
+          assert.deepEqual(
+            next.map((c) => c.delivery.id),
+            [ids[1]],
+            "once the earlier one is delivered, the next of the subject goes",
+          );
+          assert.deepEqual(next[0]!.event, e2);
+          assert.deepEqual(
+            (await claim(40, "C")).map((c) => c.delivery.id),
+            [ids[4]],
+            "not before it is due; the claims of A and B are still live",
+          );
+        } finally {
+          await dropSubscriptions([sub!.id]);
+        }
+      });
+
+      it("a failed delivery holds back its subject until retried; a dead one lets the next go; redeliver revives it", async () => {
+        const { pic } = await seed();
+        const [sub, other] = await insertSubscriptions(pic, 2);
+        try {
+          await store().transaction((tx) =>
+            tx.deliveries.enqueue([newDelivery(sub!.id, 1, "key-a"), newDelivery(sub!.id, 2, "key-a")]),
+          );
+          const [first, second] = await deliveryIds(sub!.id);
+          assert.deepEqual(
+            (await claim(0)).map((c) => c.delivery.id),
+            [first],
+          );
+          await store().transaction((tx) =>
+            tx.deliveries.markFailed(first!, {
+              at: minutesAfter(0),
+              status: 503,
+              error: "HTTP 503",
+              nextAttemptAt: minutesAfter(5),
+            }),
+          );
+          const failed = await store().read.deliveries.find(sub!.id, first!);
+          assert.deepEqual(
+            [failed?.state, failed?.attempts, failed?.nextAttemptAt, failed?.lastStatus, failed?.lastError],
+            ["pending", 1, minutesAfter(5), 503, "HTTP 503"],
+          );
+          assert.deepEqual(await claim(1), [], "not due yet, and the next one waits behind it");
+          assert.deepEqual(
+            (await claim(5)).map((c) => c.delivery.id),
+            [first],
+            "due again at its retry time, its claim released",
+          );
+          await store().transaction((tx) =>
+            tx.deliveries.markFailed(first!, {
+              at: minutesAfter(5),
+              status: null,
+              error: "timeout",
+              nextAttemptAt: null,
+            }),
+          );
+          const dead = await store().read.deliveries.find(sub!.id, first!);
+          assert.deepEqual([dead?.state, dead?.attempts, dead?.lastStatus], ["dead", 2, null]);
+          assert.deepEqual(
+            (await claim(6)).map((c) => c.delivery.id),
+            [second],
+            "a dead delivery no longer holds back its subject",
+          );
+          assert.deepEqual(await store().read.deliveries.countByState(sub!.id), {
+            pending: 1,
+            delivered: 0,
+            dead: 1,
+          });
+          assert.deepEqual(
+            (await store().read.deliveries.list(sub!.id, "dead", { after: 0, limit: 10 })).items.map(
+              (d) => d.id,
+            ),
+            [first],
+          );
+          assert.deepEqual(
+            (await store().read.deliveries.list(sub!.id, "pending", { after: 0, limit: 10 })).items.map(
+              (d) => d.id,
+            ),
+            [second],
+          );
+
+          assert.equal(
+            await store().transaction((tx) => tx.deliveries.redeliver(other!.id, null, minutesAfter(7))),
+            0,
+          );
+          assert.equal(
+            await store().transaction((tx) => tx.deliveries.redeliver(sub!.id, [], minutesAfter(7))),
+            0,
+          );
+          const revived = await store().transaction((tx) =>
+            tx.deliveries.redeliver(sub!.id, null, minutesAfter(7)),
+          );
+          assert.equal(revived, 1);
+          const again = await store().read.deliveries.find(sub!.id, first!);
+          assert.deepEqual(
+            [again?.state, again?.attempts, again?.nextAttemptAt],
+            ["pending", 0, minutesAfter(7)],
+          );
+          assert.equal(
+            await store().transaction((tx) => tx.deliveries.redeliver(sub!.id, null, minutesAfter(7))),
+            0,
+          );
+          assert.deepEqual(
+            (await claim(7)).map((c) => c.delivery.id),
+            [first],
+            "a revived delivery is due at once (the second is still claimed)",
+          );
+
+          await store().transaction(async (tx) => {
+            for (const id of [first!, second!]) {
+              await tx.deliveries.markFailed(id, {
+                at: minutesAfter(8),
+                status: 410,
+                error: "gone",
+                nextAttemptAt: null,
+              });
+            }
+          });
+          assert.equal(
+            await store().transaction((tx) => tx.deliveries.redeliver(sub!.id, [second!], minutesAfter(9))),
+            1,
+          );
+          assert.deepEqual(await store().read.deliveries.countByState(sub!.id), {
+            pending: 1,
+            delivered: 0,
+            dead: 1,
+          });
+          assert.equal((await store().read.deliveries.find(sub!.id, second!))?.state, "pending");
+        } finally {
+          await dropSubscriptions([sub!.id, other!.id]);
+        }
+      });
+
+      it("a live claim keeps others off until it expires; excluded subscriptions are passed over; limit holds", async () => {
+        const { pic } = await seed();
+        const [one, two] = await insertSubscriptions(pic, 2);
+        try {
+          await store().transaction((tx) =>
+            tx.deliveries.enqueue([
+              newDelivery(one!.id, 1, "key-a", minutesAfter(0)),
+              newDelivery(two!.id, 2, "key-b", minutesAfter(1)),
+            ]),
+          );
+          const [a] = await deliveryIds(one!.id);
+          const [b] = await deliveryIds(two!.id);
+          assert.deepEqual(
+            (await claim(2, "A", { until: minutesAfter(5), limit: 1 })).map((c) => c.delivery.id),
+            [a],
+            "the oldest due, within the limit",
+          );
+          assert.deepEqual(await claim(3, "B", { excludeSubscriptions: [two!.id] }), []);
+          assert.deepEqual(
+            (await claim(3, "B", { until: minutesAfter(5) })).map((c) => c.delivery.id),
+            [b],
+          );
+          assert.deepEqual(await claim(5, "C"), [], "a claim is live up to its end");
+          assert.deepEqual(
+            (await claim(6, "C", { excludeSubscriptions: [one!.id] })).map((c) => c.delivery.id),
+            [b],
+            "an expired claim is taken over",
+          );
+          assert.deepEqual(
+            (await claim(6, "D")).map((c) => c.delivery.id),
+            [a],
+          );
+          assert.deepEqual(await claim(20, "E", { limit: 0 }), []);
+        } finally {
+          await dropSubscriptions([one!.id, two!.id]);
+        }
+      });
+
+      it("processes claiming at once never get the same delivery, nor two of one subject", async () => {
+        const { pic } = await seed();
+        const subs = await insertSubscriptions(pic, 2);
+        try {
+          // 2 subscriptions × 60 subjects × 2 events: only the earlier event of each subject may go.
+          const queued = subs.flatMap((sub) =>
+            Array.from({ length: 120 }, (_, i) =>
+              newDelivery(sub.id, 1 + Math.floor(i / 60), `key-${i % 60}`, minutesAfter(i % 3)),
+            ),
+          );
+          await store().transaction((tx) => tx.deliveries.enqueue(queued));
+          const claimed: ClaimedDelivery[] = [];
+          const worker = async (holder: string): Promise<void> => {
+            for (let rounds = 0; rounds < 1000; rounds++) {
+              const got = await store().transaction(async (tx) => {
+                const batch = await tx.deliveries.claimDue({
+                  now: minutesAfter(10),
+                  holder,
+                  until: minutesAfter(20),
+                  limit: 7,
+                  excludeSubscriptions: [],
+                });
+                await tick(); // hold the transaction open while the others claim
+                return batch;
+              });
+              if (got.length === 0) return;
+              claimed.push(...got);
+            }
+          };
+          await Promise.all(["W1", "W2", "W3", "W4", "W5"].map(worker));
+          const ids = claimed.map((c) => c.delivery.id);
+          assert.equal(new Set(ids).size, ids.length, "no delivery claimed twice");
+          assert.deepEqual(
+            claimed.map((c) => `${c.delivery.subscriptionId} ${c.delivery.eventId}`).sort(),
+            queued
+              .filter((d) => d.position === 1)
+              .map((d) => `${d.subscriptionId} ${d.eventId}`)
+              .sort(),
+            "exactly the earliest delivery of each subject",
+          );
+        } finally {
+          await dropSubscriptions(subs.map((s) => s.id));
+        }
+      });
+
+      it("purgeDeliveredBefore removes delivered deliveries that went through before the time, and nothing else", async () => {
+        const { pic } = await seed();
+        const [sub] = await insertSubscriptions(pic, 1);
+        try {
+          await store().transaction((tx) =>
+            tx.deliveries.enqueue([
+              newDelivery(sub!.id, 1, "key-a"),
+              newDelivery(sub!.id, 2, "key-b"),
+              newDelivery(sub!.id, 3, "key-c"),
+              newDelivery(sub!.id, 4, "key-d"),
+            ]),
+          );
+          const [old, recent, dead, pending] = await deliveryIds(sub!.id);
+          await store().transaction(async (tx) => {
+            await tx.deliveries.markDelivered(old!, minutesAfter(1), 200);
+            await tx.deliveries.markDelivered(recent!, minutesAfter(10), 204);
+            await tx.deliveries.markFailed(dead!, {
+              at: minutesAfter(1),
+              status: 500,
+              error: "boom",
+              nextAttemptAt: null,
+            });
+          });
+          const purged = await store().transaction((tx) =>
+            tx.deliveries.purgeDeliveredBefore(minutesAfter(10)),
+          );
+          assert.equal(purged, 1);
+          assert.equal(typeof purged, "number");
+          assert.equal(await store().read.deliveries.find(sub!.id, old!), undefined);
+          for (const id of [recent!, dead!, pending!]) {
+            assert.ok(await store().read.deliveries.find(sub!.id, id), `delivery ${id} kept`);
+          }
+          assert.deepEqual(await store().read.deliveries.countByState(sub!.id), {
+            pending: 1,
+            delivered: 1,
+            dead: 1,
+          });
+        } finally {
+          await dropSubscriptions([sub!.id]);
+        }
+      });
+    });
+
+    describe("cursors", () => {
+      it("get, set and getForUpdate; an unknown cursor reads as undefined", async () => {
+        const name = `job-${uniqueSuffix()}`;
+        assert.equal(await store().read.cursors.get(name), undefined);
+        assert.equal(await store().transaction((tx) => tx.cursors.getForUpdate(name)), undefined);
+        assert.equal(
+          await store().read.cursors.get(name),
+          undefined,
+          "locking a new cursor gives it no value",
+        );
+        await store().transaction((tx) => tx.cursors.set(name, "41"));
+        assert.equal(await store().read.cursors.get(name), "41");
+        await store().transaction(async (tx) => {
+          assert.equal(await tx.cursors.getForUpdate(name), "41");
+          await tx.cursors.set(name, "2026-10-15");
+        });
+        assert.equal(await store().read.cursors.get(name), "2026-10-15");
+        assert.equal(await store().read.cursors.get(`${name}-other`), undefined);
+      });
+
+      for (const existing of [true, false]) {
+        it(`getForUpdate of ${existing ? "a" : "a new"} cursor waits for the transaction that holds it`, async () => {
+          const name = `turnstile-${uniqueSuffix()}`;
+          if (existing) await store().transaction((tx) => tx.cursors.set(name, "1"));
+          const locked = gate();
+          const release = gate();
+          const first = store().transaction(async (tx) => {
+            const value = await tx.cursors.getForUpdate(name);
+            await tx.cursors.set(name, `${Number(value ?? 0) + 1}`);
+            locked.open();
+            await release.wait;
+          });
+          await locked.wait;
+          let secondRead: string | undefined | null = null;
+          const second = store().transaction(async (tx) => {
+            secondRead = await tx.cursors.getForUpdate(name);
+            await tx.cursors.set(name, `${Number(secondRead ?? 0) + 1}`);
+          });
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          assert.equal(secondRead, null, "the second transaction is still waiting");
+          release.open();
+          await Promise.all([first, second]);
+          assert.equal(secondRead, existing ? "2" : "1", "it read what the first committed");
+          assert.equal(await store().read.cursors.get(name), existing ? "3" : "2");
+        });
+      }
     });
 
     describe("transactions", () => {

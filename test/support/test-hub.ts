@@ -8,6 +8,7 @@ import { buildApp } from "../../src/http/app.ts";
 import type { HubServices } from "../../src/http/hub-services.ts";
 import { createServices, createStorage } from "../../src/hub.ts";
 import { type Clock, systemClock } from "../../src/ports/clock.ts";
+import type { EventBus } from "../../src/ports/event-bus.ts";
 import { bootstrapOperator } from "../../src/services/operator-bootstrap.ts";
 import { adminQuery, TEST_DATABASE_URL, throwawayName } from "./postgres-server.ts";
 
@@ -38,7 +39,13 @@ function testStore(config: Config): { storage: ReturnType<typeof createStorage>;
 
 /** A real hub on a throwaway store (SQLite file, or PostgreSQL schema), for in-process HTTP tests. */
 export async function startTestHub(
-  options: { clock?: Clock; env?: Record<string, string> } = {},
+  options: {
+    clock?: Clock;
+    env?: Record<string, string>;
+    /** Runs the relay, dispatcher, webhook sender and expiry job, as a served hub does. */
+    delivery?: boolean;
+    bus?: EventBus;
+  } = {},
 ): Promise<TestHub> {
   const dataDir = mkdtempSync(join(tmpdir(), "openesc-test-"));
   const config = loadConfig({
@@ -52,9 +59,10 @@ export async function startTestHub(
   const { storage, schema } = testStore(config);
   await storage.init();
   await bootstrapOperator({ storage, clock }, ADMIN_TOKEN);
-  const services = createServices(config, storage, clock);
+  const services = createServices(config, storage, clock, options.bus);
   const app = await buildApp({ ...config, services, logger: false });
   await app.ready();
+  if (options.delivery) await services.delivery.start();
   const request = (opts: InjectOptions & { token?: string }) => {
     const { token, ...rest } = opts;
     const headers = { ...(rest.headers ?? {}), ...(token ? { authorization: `Bearer ${token}` } : {}) };
@@ -86,6 +94,7 @@ export async function startTestHub(
       return token.json<{ token: string }>().token;
     },
     async close() {
+      await services.delivery.stop();
       await app.close();
       await storage.close();
       if (schema !== null) await adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);

@@ -193,6 +193,15 @@ export class PostgresCardRepository implements CardRepository {
     return rows.map(toCard);
   }
 
+  /** Dates are `yyyy-MM-dd` text: any collation orders them as SQLite does, and `cards_expires_at` serves the range. */
+  async listExpiringBetween(from: IsoDate, through: IsoDate, page: KeysetPage): Promise<Keyed<Card>> {
+    const { rows } = await this.#db.query<CardRow>(
+      `${CARD_SELECT} WHERE c.id > $1 AND c.expires_at BETWEEN $2 AND $3 ORDER BY c.id LIMIT $4`,
+      [page.after, from, through, page.limit + 1],
+    );
+    return keyedCards(rows, page.limit);
+  }
+
   /** The cards `query` may see, as a condition whose parameters are appended to `values`. */
   #visibility(query: CardQuery, values: unknown[]): string {
     const $ = (value: unknown): string => `$${values.push(value)}`;
@@ -233,8 +242,13 @@ export class PostgresCardRepository implements CardRepository {
       `${CARD_SELECT} WHERE c.id > $1 AND ${visible} ORDER BY c.id LIMIT $${values.length + 1}`,
       [...values, page.limit + 1],
     );
-    const first = rows.slice(0, page.limit);
-    const last = first.at(-1);
-    return { items: first.map(toCard), next: rows.length > page.limit && last ? Number(last.id) : null };
+    return keyedCards(rows, page.limit);
   }
+}
+
+/** A keyset page from `limit + 1` rows ordered by id: the extra row only tells that there is a next page. */
+function keyedCards(rows: readonly CardRow[], limit: number): Keyed<Card> {
+  const first = rows.slice(0, limit);
+  const last = first.at(-1);
+  return { items: first.map(toCard), next: rows.length > limit && last ? Number(last.id) : null };
 }

@@ -147,4 +147,63 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     expires_at text NOT NULL
   );
   `,
+  /* 3: event delivery — webhook subscriptions, their card sets, the delivery queue, job cursors */ `
+  CREATE TABLE subscriptions (
+    id text PRIMARY KEY,
+    seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+    organisation_id text NOT NULL REFERENCES organisations(id),
+    url text NOT NULL,
+    secret text NOT NULL,
+    description text,
+    types text,
+    issuer text,
+    card_set boolean NOT NULL DEFAULT false,
+    state text NOT NULL CHECK (state IN ('active', 'paused')),
+    created_at text NOT NULL,
+    updated_at text NOT NULL,
+    version integer NOT NULL,
+    last_attempt_at text,
+    last_status integer,
+    last_error text
+  );
+  CREATE INDEX subscriptions_organisation ON subscriptions (organisation_id, seq);
+  -- ESCNs in byte order, as SQLite keeps them, whatever the database's locale.
+  CREATE TABLE subscription_cards (
+    subscription_id text NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+    escn text COLLATE "C" NOT NULL,
+    PRIMARY KEY (subscription_id, escn)
+  );
+  CREATE INDEX subscription_cards_escn ON subscription_cards (escn, subscription_id);
+  -- Timestamps compared and ordered as text in byte order (COLLATE "C"), as on SQLite.
+  CREATE TABLE deliveries (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    subscription_id text NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+    event_id text NOT NULL,
+    position bigint NOT NULL,
+    subject_key text NOT NULL,
+    projection text NOT NULL CHECK (projection IN ('full', 'public')),
+    state text NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+    attempts integer NOT NULL DEFAULT 0,
+    created_at text NOT NULL,
+    next_attempt_at text COLLATE "C" NOT NULL,
+    last_attempt_at text,
+    last_status integer,
+    last_error text,
+    delivered_at text COLLATE "C",
+    claimed_by text,
+    claimed_until text COLLATE "C",
+    UNIQUE (subscription_id, event_id)
+  );
+  -- The earliest pending delivery of a subject, which alone may be claimed.
+  CREATE INDEX deliveries_subject ON deliveries (subscription_id, subject_key, position) WHERE state = 'pending';
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE state = 'pending';
+  CREATE INDEX deliveries_subscription ON deliveries (subscription_id, state, id);
+  CREATE INDEX deliveries_delivered ON deliveries (delivered_at) WHERE state = 'delivered';
+  CREATE TABLE cursors (
+    name text PRIMARY KEY,
+    value text NOT NULL
+  );
+  -- The expiry job looks for statuses ending on given days (compared as text in byte order).
+  CREATE INDEX student_statuses_valid_until ON student_statuses ((valid_until COLLATE "C")) WHERE valid_until IS NOT NULL;
+  `,
 ];

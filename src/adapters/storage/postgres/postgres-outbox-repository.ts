@@ -53,6 +53,22 @@ export class PostgresOutboxRepository implements OutboxRepository {
     return rows.map(toStoredEvent);
   }
 
+  async latestPosition(): Promise<number> {
+    const { rows } = await this.#db.query<{ p: number | string | null }>(
+      "SELECT max(position) AS p FROM outbox",
+    );
+    return Number(rows[0]?.p ?? 0);
+  }
+
+  async findByPositions(positions: readonly number[]): Promise<StoredEvent[]> {
+    if (positions.length === 0) return [];
+    const { rows } = await this.#db.query<OutboxRow>(
+      "SELECT * FROM outbox WHERE position = ANY($1::bigint[]) ORDER BY position",
+      [positions],
+    );
+    return rows.map(toStoredEvent);
+  }
+
   /** Same semantics as SQLite's: the query finds candidates, the code decides which values are the identifier. */
   async pseudonymise(targets: readonly Pseudonymisation[]): Promise<number> {
     let changed = 0;

@@ -5,6 +5,8 @@ import { PostgresAuditRepository } from "./postgres-audit-repository.ts";
 import { PostgresCardRepository } from "./postgres-card-repository.ts";
 import type { PostgresQueryable } from "./postgres-connection.ts";
 import { PostgresConsentRepository } from "./postgres-consent-repository.ts";
+import { PostgresCursorRepository } from "./postgres-cursor-repository.ts";
+import { PostgresDeliveryRepository } from "./postgres-delivery-repository.ts";
 import { PostgresLeaseRepository } from "./postgres-lease-repository.ts";
 import { MIGRATIONS_LOCK_KEY } from "./postgres-lock-keys.ts";
 import { POSTGRES_MIGRATIONS } from "./postgres-migrations.ts";
@@ -12,6 +14,7 @@ import { PostgresOrganisationRepository } from "./postgres-organisation-reposito
 import { PostgresOutboxRepository } from "./postgres-outbox-repository.ts";
 import { PostgresPersonRepository } from "./postgres-person-repository.ts";
 import { PostgresStudentStatusRepository } from "./postgres-student-status-repository.ts";
+import { PostgresSubscriptionRepository } from "./postgres-subscription-repository.ts";
 import { PostgresTokenRepository } from "./postgres-token-repository.ts";
 
 export interface PostgresStorageOptions {
@@ -43,7 +46,10 @@ interface Pool extends PostgresQueryable {
 /** Retries of a whole transaction after a serialisation failure or a deadlock, before giving up (503). */
 const MAX_RETRIES = 3;
 
-/** Tables that hold personal data, vacuumed by {@link PostgresStorage.scrub}. */
+/**
+ * Tables that hold personal data, vacuumed by {@link PostgresStorage.scrub}: pseudonymous data included
+ * (card numbers in card sets, hashed event subjects in the delivery queue).
+ */
 const PERSONAL_DATA_TABLES = [
   "persons",
   "person_links",
@@ -52,6 +58,8 @@ const PERSONAL_DATA_TABLES = [
   "student_statuses",
   "outbox",
   "audit_log",
+  "subscription_cards",
+  "deliveries",
 ];
 
 export class PostgresRepositories implements Repositories {
@@ -64,6 +72,9 @@ export class PostgresRepositories implements Repositories {
   readonly consents: PostgresConsentRepository;
   readonly audit: PostgresAuditRepository;
   readonly leases: PostgresLeaseRepository;
+  readonly subscriptions: PostgresSubscriptionRepository;
+  readonly deliveries: PostgresDeliveryRepository;
+  readonly cursors: PostgresCursorRepository;
 
   constructor(db: PostgresQueryable) {
     this.organisations = new PostgresOrganisationRepository(db);
@@ -75,6 +86,9 @@ export class PostgresRepositories implements Repositories {
     this.consents = new PostgresConsentRepository(db);
     this.audit = new PostgresAuditRepository(db);
     this.leases = new PostgresLeaseRepository(db);
+    this.subscriptions = new PostgresSubscriptionRepository(db);
+    this.deliveries = new PostgresDeliveryRepository(db);
+    this.cursors = new PostgresCursorRepository(db);
   }
 }
 

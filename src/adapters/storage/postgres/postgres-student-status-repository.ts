@@ -83,6 +83,15 @@ export class PostgresStudentStatusRepository implements StudentStatusRepository 
     return keyedStatuses(rows, page.limit);
   }
 
+  async listEndingBetween(from: IsoDate, through: IsoDate, page: KeysetPage): Promise<Keyed<StudentStatus>> {
+    // COLLATE "C" as in the index `student_statuses_valid_until`, which serves the range.
+    const { rows } = await this.#db.query<StatusRow>(
+      `${STATUS_SELECT} WHERE s.id > $1 AND s.valid_until COLLATE "C" BETWEEN $2 AND $3 ORDER BY s.id LIMIT $4`,
+      [page.after, from, through, page.limit + 1],
+    );
+    return keyedStatuses(rows, page.limit);
+  }
+
   async listAfter(query: StatusQuery, page: KeysetPage): Promise<Keyed<StudentStatus>> {
     if (query.organisationIds.length === 0) return { items: [], next: null };
     const { rows } = await this.#db.query<StatusRow>(

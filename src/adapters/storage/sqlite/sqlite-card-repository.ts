@@ -160,6 +160,17 @@ export class SqliteCardRepository implements CardRepository {
       .map(toCard);
   }
 
+  async listExpiringBetween(from: IsoDate, through: IsoDate, page: KeysetPage): Promise<Keyed<Card>> {
+    const rows = this.#db.all<CardRow>(
+      `${CARD_SELECT} WHERE c.id > ? AND c.expires_at BETWEEN ? AND ? ORDER BY c.id LIMIT ?`,
+      page.after,
+      from,
+      through,
+      page.limit + 1,
+    );
+    return keyedCards(rows, page.limit);
+  }
+
   #visibility(query: CardQuery): { clause: string; params: unknown[] } {
     const parts: string[] = [];
     const params: unknown[] = [];
@@ -212,8 +223,13 @@ export class SqliteCardRepository implements CardRepository {
       ...visible.params,
       page.limit + 1,
     );
-    const first = rows.slice(0, page.limit);
-    const last = first.at(-1);
-    return { items: first.map(toCard), next: rows.length > page.limit && last ? Number(last.id) : null };
+    return keyedCards(rows, page.limit);
   }
+}
+
+/** A keyset page from `limit + 1` rows ordered by id: the extra row only tells that there is a next page. */
+function keyedCards(rows: readonly CardRow[], limit: number): Keyed<Card> {
+  const first = rows.slice(0, limit);
+  const last = first.at(-1);
+  return { items: first.map(toCard), next: rows.length > limit && last ? Number(last.id) : null };
 }

@@ -146,4 +146,63 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     expires_at TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  /* 3: event delivery — webhook subscriptions, their card sets, the delivery queue, job cursors */ `
+  CREATE TABLE subscriptions (
+    -- The rowid as keyset position (VACUUM keeps an INTEGER PRIMARY KEY; AUTOINCREMENT never reuses one);
+    -- the subscription is known by its id.
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    organisation_id TEXT NOT NULL REFERENCES organisations(id),
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    description TEXT,
+    types TEXT,
+    issuer TEXT,
+    card_set INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL CHECK (state IN ('active', 'paused')),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    last_attempt_at TEXT,
+    last_status INTEGER,
+    last_error TEXT
+  );
+  CREATE INDEX subscriptions_organisation ON subscriptions (organisation_id, seq);
+  CREATE TABLE subscription_cards (
+    subscription_id TEXT NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+    escn TEXT NOT NULL,
+    PRIMARY KEY (subscription_id, escn)
+  ) WITHOUT ROWID;
+  CREATE INDEX subscription_cards_escn ON subscription_cards (escn, subscription_id);
+  CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    subscription_id TEXT NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+    event_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    subject_key TEXT NOT NULL,
+    projection TEXT NOT NULL CHECK (projection IN ('full', 'public')),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    last_attempt_at TEXT,
+    last_status INTEGER,
+    last_error TEXT,
+    delivered_at TEXT,
+    claimed_by TEXT,
+    claimed_until TEXT,
+    UNIQUE (subscription_id, event_id)
+  );
+  -- The earliest pending delivery of a subject, which alone may be claimed.
+  CREATE INDEX deliveries_subject ON deliveries (subscription_id, subject_key, position) WHERE state = 'pending';
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE state = 'pending';
+  CREATE INDEX deliveries_subscription ON deliveries (subscription_id, state, id);
+  CREATE INDEX deliveries_delivered ON deliveries (delivered_at) WHERE state = 'delivered';
+  CREATE TABLE cursors (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  -- The expiry job looks for statuses ending on given days.
+  CREATE INDEX student_statuses_valid_until ON student_statuses (valid_until) WHERE valid_until IS NOT NULL;
+  `,
 ];

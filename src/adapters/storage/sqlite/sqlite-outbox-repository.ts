@@ -2,7 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { DomainEvent, StoredEvent } from "../../../domain/events.ts";
 import type { OutboxRepository, Pseudonymisation } from "../../../ports/storage.ts";
 import { type OutboxRow, PSEUDONYMISE_CHUNK, pseudonymiseRow, toStoredEvent } from "../rows/outbox-row.ts";
-import type { SqliteConnection } from "./sqlite-connection.ts";
+import { placeholders, type SqliteConnection } from "./sqlite-connection.ts";
+
+/** Positions per `IN (…)` list: well below SQLite's limit on parameters. */
+const FIND_CHUNK = 500;
 
 /**
  * The outbox on SQLite. One writer at a time holds the database, so the rowid order is the commit order
@@ -35,6 +38,28 @@ export class SqliteOutboxRepository implements OutboxRepository {
     return this.#db
       .all<OutboxRow>("SELECT * FROM outbox WHERE position > ? ORDER BY position LIMIT ?", position, limit)
       .map(toStoredEvent);
+  }
+
+  async latestPosition(): Promise<number> {
+    return this.#db.get<{ p: number | null }>("SELECT max(position) AS p FROM outbox")?.p ?? 0;
+  }
+
+  async findByPositions(positions: readonly number[]): Promise<StoredEvent[]> {
+    const rows: OutboxRow[] = [];
+    for (let i = 0; i < positions.length; i += FIND_CHUNK) {
+      const chunk = positions.slice(i, i + FIND_CHUNK);
+      rows.push(
+        ...this.#db.all<OutboxRow>(
+          `SELECT * FROM outbox WHERE position IN (${placeholders(chunk.length)})`,
+          ...chunk,
+        ),
+      );
+    }
+    // Chunks may overlap in range: order (and drop a position asked twice) once all are read.
+    const byPosition = new Map(rows.map((row) => [Number(row.position), row]));
+    return [...byPosition.keys()]
+      .sort((a, b) => a - b)
+      .map((p) => toStoredEvent(byPosition.get(p) as OutboxRow));
   }
 
   async pseudonymise(targets: readonly Pseudonymisation[]): Promise<number> {

@@ -7,12 +7,15 @@ import { SqliteAuditRepository } from "./sqlite-audit-repository.ts";
 import { SqliteCardRepository } from "./sqlite-card-repository.ts";
 import { SqliteConnection } from "./sqlite-connection.ts";
 import { SqliteConsentRepository } from "./sqlite-consent-repository.ts";
+import { SqliteCursorRepository } from "./sqlite-cursor-repository.ts";
+import { SqliteDeliveryRepository } from "./sqlite-delivery-repository.ts";
 import { SqliteLeaseRepository } from "./sqlite-lease-repository.ts";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.ts";
 import { SqliteOrganisationRepository } from "./sqlite-organisation-repository.ts";
 import { SqliteOutboxRepository } from "./sqlite-outbox-repository.ts";
 import { SqlitePersonRepository } from "./sqlite-person-repository.ts";
 import { SqliteStudentStatusRepository } from "./sqlite-student-status-repository.ts";
+import { SqliteSubscriptionRepository } from "./sqlite-subscription-repository.ts";
 import { SqliteTokenRepository } from "./sqlite-token-repository.ts";
 
 export interface SqliteStorageOptions {
@@ -32,6 +35,9 @@ class SqliteRepositories implements Repositories {
   readonly consents: SqliteConsentRepository;
   readonly audit: SqliteAuditRepository;
   readonly leases: SqliteLeaseRepository;
+  readonly subscriptions: SqliteSubscriptionRepository;
+  readonly deliveries: SqliteDeliveryRepository;
+  readonly cursors: SqliteCursorRepository;
 
   constructor(db: SqliteConnection) {
     this.organisations = new SqliteOrganisationRepository(db);
@@ -43,6 +49,9 @@ class SqliteRepositories implements Repositories {
     this.consents = new SqliteConsentRepository(db);
     this.audit = new SqliteAuditRepository(db);
     this.leases = new SqliteLeaseRepository(db);
+    this.subscriptions = new SqliteSubscriptionRepository(db);
+    this.deliveries = new SqliteDeliveryRepository(db);
+    this.cursors = new SqliteCursorRepository(db);
   }
 }
 

@@ -77,6 +77,17 @@ export class SqliteStudentStatusRepository implements StudentStatusRepository {
     return keyedStatuses(rows, page.limit);
   }
 
+  async listEndingBetween(from: IsoDate, through: IsoDate, page: KeysetPage): Promise<Keyed<StudentStatus>> {
+    const rows = this.#db.all<StatusRow>(
+      `${STATUS_SELECT} WHERE s.id > ? AND s.valid_until BETWEEN ? AND ? ORDER BY s.id LIMIT ?`,
+      page.after,
+      from,
+      through,
+      page.limit + 1,
+    );
+    return keyedStatuses(rows, page.limit);
+  }
+
   async listAfter(query: StatusQuery, page: KeysetPage): Promise<Keyed<StudentStatus>> {
     if (query.organisationIds.length === 0) return { items: [], next: null };
     const stateClause = query.state === null ? "" : " AND s.state = ?";

@@ -1,0 +1,116 @@
+import type { Clock } from "../ports/clock.ts";
+import type { BusConsumer, EventBus } from "../ports/event-bus.ts";
+import type { OutboundHttp } from "../ports/outbound-http.ts";
+import type { Storage } from "../ports/storage.ts";
+import type { ExpiryJob } from "../services/expiry-job.ts";
+import type { LeaderLock } from "../services/leader-lock.ts";
+import { DISPATCH_GROUP, EventDispatcher } from "./event-dispatcher.ts";
+import { FeedWatch } from "./feed-watch.ts";
+import { OutboxRelay } from "./outbox-relay.ts";
+import { Pump, type PumpLog } from "./pump.ts";
+import type { RetryPolicy } from "./retry-policy.ts";
+import { WebhookSender, type WebhookSenderOptions } from "./webhook-sender.ts";
+
+export interface EventDeliveryOptions {
+  readonly relayLock: LeaderLock;
+  readonly relayLeaseTtlMs: number;
+  readonly expiry: ExpiryJob;
+  readonly expiryIntervalMs: number;
+  readonly http: OutboundHttp;
+  readonly retryPolicy: RetryPolicy;
+  readonly sender: WebhookSenderOptions;
+  /** How often each loop looks for work nobody woke it for. */
+  readonly pollMs: number;
+}
+
+/**
+ * The way a change travels after it commits, wired together for one process: the relay moves outbox
+ * events to the bus (one process at a time); the dispatcher, a member of the bus's consumer group, queues
+ * a webhook delivery per matching subscription; the sender sends what is due; the feed watch wakes the
+ * server-sent-event streams; the expiry job turns passing dates into events. Commits in this process
+ * wake the relay and the streams at once; everything else is also found by polling.
+ */
+export class EventDelivery {
+  readonly bus: EventBus;
+  readonly feedWatch: FeedWatch;
+  readonly relay: OutboxRelay;
+  readonly dispatcher: EventDispatcher;
+  readonly sender: WebhookSender;
+  readonly #storage: Storage;
+  readonly #options: EventDeliveryOptions;
+  #relayPump: Pump | undefined;
+  #senderPump: Pump | undefined;
+  #expiryPump: Pump | undefined;
+  #consumers: BusConsumer[] = [];
+  #started = false;
+
+  constructor(storage: Storage, clock: Clock, bus: EventBus, options: EventDeliveryOptions) {
+    this.bus = bus;
+    this.#storage = storage;
+    this.#options = options;
+    this.feedWatch = new FeedWatch(() => storage.read.outbox.latestPosition(), { pollMs: options.pollMs });
+    this.relay = new OutboxRelay(storage, bus, options.relayLock, {
+      clock,
+      leaseTtlMs: options.relayLeaseTtlMs,
+    });
+    this.dispatcher = new EventDispatcher(storage, clock, { onQueued: () => this.wakeSender() });
+    this.sender = new WebhookSender(storage, clock, options.http, options.retryPolicy, options.sender);
+    this.sender.onSettled(() => this.wakeSender());
+  }
+
+  /** A transaction with events committed in this process. */
+  eventsCommitted(): void {
+    this.#relayPump?.wake();
+    this.feedWatch.notify();
+  }
+
+  /** Deliveries were queued (or put back in the queue): send them now. */
+  wakeSender(): void {
+    this.#senderPump?.wake();
+  }
+
+  async start(log?: PumpLog): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    const { pollMs } = this.#options;
+    await this.bus.init();
+    this.#consumers.push(await this.bus.consume(DISPATCH_GROUP, (batch) => this.dispatcher.handle(batch)));
+    this.#consumers.push(await this.bus.watch(() => this.feedWatch.notify()));
+    this.#relayPump = new Pump("event relay", () => this.relay.runOnce(), { idleMs: pollMs, log });
+    this.#senderPump = new Pump("webhook sender", () => this.sender.runOnce(), { idleMs: pollMs, log });
+    this.#expiryPump = new Pump(
+      "expiry job",
+      async () => {
+        await this.#options.expiry.runOnce();
+        return false;
+      },
+      { idleMs: this.#options.expiryIntervalMs, log },
+    );
+    this.#relayPump.start();
+    this.#senderPump.start();
+    this.#expiryPump.start();
+  }
+
+  /** Relays and queues what is waiting now (tests and benchmarks that must not wait for a poll). */
+  async flush(): Promise<void> {
+    while (await this.relay.runOnce()) {
+      // publish until the relay has caught up
+    }
+    await this.#relayPump?.idle();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    await Promise.all([this.#relayPump?.stop(), this.#senderPump?.stop(), this.#expiryPump?.stop()]);
+    for (const consumer of this.#consumers.splice(0)) await consumer.stop().catch(() => undefined);
+    await this.sender.drain();
+    this.feedWatch.close();
+    await Promise.all([
+      this.relay.release().catch(() => undefined),
+      this.#options.expiry.release().catch(() => undefined),
+    ]);
+    await this.bus.close();
+    void this.#storage;
+  }
+}
