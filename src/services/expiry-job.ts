@@ -12,6 +12,12 @@ export const EXPIRY_CURSOR = "expiry";
 interface ExpiryProgress {
   /** Every card and status whose validity ended on or before this day has been announced. */
   readonly through: IsoDate;
+  /**
+   * Within the current run: the last day it announces. A run cut short and resumed on a later day finishes
+   * this range first, since its keyset position means nothing for a wider one (cards behind it that expired
+   * since would be skipped).
+   */
+  readonly until?: IsoDate;
   /** Within the current run: which kind is being announced, and after which keyset position. */
   readonly phase: "cards" | "statuses";
   readonly after: number;
@@ -66,18 +72,21 @@ export class ExpiryJob {
           return { done: true, cards: 0, statuses: 0 };
         }
         const progress = JSON.parse(raw) as ExpiryProgress;
-        if (progress.through >= target) return { done: true, cards: 0, statuses: 0 };
+        if (progress.until === undefined && progress.through >= target) {
+          return { done: true, cards: 0, statuses: 0 };
+        }
+        const until = progress.until ?? target;
         const from = addDays(progress.through, 1);
         const page: KeysetPage = { after: progress.after, limit: this.#batch };
         const at = this.#ctx.clock.now().toISOString();
         const events: DomainEvent[] = [];
         let next: number | null;
         if (progress.phase === "cards") {
-          const cards = await tx.cards.listExpiringBetween(from, target, page);
+          const cards = await tx.cards.listExpiringBetween(from, until, page);
           for (const card of cards.items) events.push(cardEvent("card.expired", card, at));
           next = cards.next;
         } else {
-          const statuses = await tx.statuses.listEndingBetween(from, target, page);
+          const statuses = await tx.statuses.listEndingBetween(from, until, page);
           for (const status of statuses.items) {
             if (status.state === "ended") continue; // already announced as ended
             events.push({
@@ -100,11 +109,11 @@ export class ExpiryJob {
         const cards = progress.phase === "cards" ? events.length : 0;
         const statuses = events.length - cards;
         let after: ExpiryProgress;
-        if (next !== null) after = { ...progress, after: next };
-        else if (progress.phase === "cards") after = { ...progress, phase: "statuses", after: 0 };
-        else after = { through: target, phase: "cards", after: 0 };
+        if (next !== null) after = { ...progress, until, after: next };
+        else if (progress.phase === "cards") after = { ...progress, until, phase: "statuses", after: 0 };
+        else after = { through: until, phase: "cards", after: 0 };
         await tx.cursors.set(EXPIRY_CURSOR, JSON.stringify(after));
-        return { done: after.through >= target, cards, statuses };
+        return { done: after.until === undefined && after.through >= target, cards, statuses };
       });
       cardsExpired += step.cards;
       statusesExpired += step.statuses;

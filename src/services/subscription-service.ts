@@ -68,9 +68,9 @@ export class SubscriptionService {
     input: SubscriptionInput,
   ): Promise<{ subscription: Subscription; secret: string }> {
     requireScope(caller, "subscriptions:manage");
-    const url = parseWebhookUrl(input.url, { allowPrivateAddresses: this.#allowPrivateAddresses });
+    const url = parseWebhookUrl(input.url, { allowPrivateAddresses: this.#allowPrivateAddresses }, "/url");
     const types = parseTypes(input.types ?? null);
-    const cards = parseCards(input.cards ?? [], "cards");
+    const cards = parseCards(input.cards ?? [], "/cards");
     const now = this.#ctx.clock.now().toISOString();
     const secret = generateWebhookSecret();
     const subscription = await this.#ctx.storage.transaction(async (tx) => {
@@ -125,7 +125,7 @@ export class SubscriptionService {
     const url =
       patch.url === undefined
         ? undefined
-        : parseWebhookUrl(patch.url, { allowPrivateAddresses: this.#allowPrivateAddresses });
+        : parseWebhookUrl(patch.url, { allowPrivateAddresses: this.#allowPrivateAddresses }, "/url");
     const types = patch.types === undefined ? undefined : parseTypes(patch.types);
     const now = this.#ctx.clock.now().toISOString();
     return this.#ctx.storage.transaction(async (tx) => {
@@ -165,8 +165,8 @@ export class SubscriptionService {
     change: { add?: readonly string[]; remove?: readonly string[] },
   ): Promise<{ added: number; removed: number; cards: number }> {
     requireScope(caller, "subscriptions:manage");
-    const add = parseCards(change.add ?? [], "add");
-    const remove = parseCards(change.remove ?? [], "remove");
+    const add = parseCards(change.add ?? [], "/add");
+    const remove = parseCards(change.remove ?? [], "/remove");
     return this.#ctx.storage.transaction(async (tx) => {
       const current = await this.#own(tx, caller, id);
       const removed = remove.length > 0 ? await tx.subscriptions.removeCards(current.id, remove) : 0;
@@ -176,7 +176,7 @@ export class SubscriptionService {
         // Thrown inside the transaction: nothing of this change stays.
         throw new InvalidValueError(
           "CARD_SET_TOO_LARGE",
-          "add",
+          "/add",
           `a card set holds at most ${CARD_SET_LIMIT} ESCNs`,
         );
       }
@@ -236,7 +236,7 @@ export class SubscriptionService {
   ): Promise<string | null> {
     if (issuer === null) return null;
     if ((await tx.organisations.findById(issuer)) === undefined) {
-      throw new InvalidValueError("ISSUER_UNKNOWN", "issuer", "no organisation has this identifier");
+      throw new InvalidValueError("ISSUER_UNKNOWN", "/issuer", "no organisation has this identifier");
     }
     return issuer;
   }
@@ -248,7 +248,7 @@ function parseTypes(types: readonly string[] | null): readonly EventType[] | nul
   if (types.length === 0) {
     throw new InvalidValueError(
       "EVENT_TYPE_UNKNOWN",
-      "types",
+      "/types",
       "must name at least one type, or be null for all",
     );
   }
@@ -274,5 +274,5 @@ function parseCards(escns: readonly string[], field: string): string[] {
       `at most ${CARD_SET_CHANGE_LIMIT} ESCNs per call`,
     );
   }
-  return [...new Set(escns.map((escn, i) => parseEscn(escn, `/${field}/${i}`)))];
+  return [...new Set(escns.map((escn, i) => parseEscn(escn, `${field}/${i}`)))];
 }

@@ -173,9 +173,10 @@ export function eventBusConformance(
         ? "watch sees the events another process publishes"
         : "watch sees the events published on the bus",
       async ({ bus, peer }) => {
-        const seen: StoredEvent[] = [];
-        await bus.watch((event) => seen.push(event));
         const publisher = await peer();
+        const seen: StoredEvent[] = [];
+        // Watching has begun once watch resolves: an event published right after is seen.
+        await bus.watch((event) => seen.push(event));
         const events = storedEvents(3);
         await publisher.publish(events);
         await until(() => seen.length >= 3, "three watched events");
@@ -208,6 +209,9 @@ export function eventBusConformance(
       const first = storedEvents(2);
       const publishing = bus.publish(first);
       await until(() => member.calls.length === 1, "the member's first batch");
+      // The first batch may hold both events or only the first (NATS may deliver before the second is stored).
+      const taken = member.calls[0]!.map((event) => event.id);
+      assert.deepEqual(taken, ids(first).slice(0, taken.length));
       let stopped = false;
       const stopping = consumer.stop().then(() => {
         stopped = true;
@@ -220,13 +224,14 @@ export function eventBusConformance(
       const later = storedEvents(2);
       await bus.publish(later);
       await until(() => witness.ids().length >= 4, "the witness group's four events");
-      assert.deepEqual(member.ids(), ids(first));
+      assert.deepEqual(member.ids(), taken, "nothing after stop");
       if (capabilities.keepsEventsForLateGroups) {
         // The group is durable: what its stopped member did not take waits for the next member.
+        const left = [...ids(first).slice(taken.length), ...ids(later)];
         const next = recorder();
         await bus.consume("webhooks", next.handler);
-        await until(() => next.ids().length >= 2, "the next member's two events");
-        assert.deepEqual(next.ids(), ids(later));
+        await until(() => next.ids().length >= left.length, "the events the stopped member left");
+        assert.deepEqual(next.ids(), left);
       }
     });
 

@@ -94,12 +94,29 @@ if (availability.skip === false) {
     });
 
     it("init rejects within the timeout when nothing listens, or when the server never answers", async () => {
-      for (const servers of [await unusedUrl(), (await startSilentServer()).url]) {
-        const bus = new NatsEventBus({ servers, timeoutMs: 400 });
-        const started = Date.now();
-        await assert.rejects(bus.init());
-        assert.ok(Date.now() - started < 1400, `${servers}: ${Date.now() - started} ms`);
-        await bus.close();
+      const silent = await startSilentServer();
+      try {
+        for (const servers of [await unusedUrl(), silent.url]) {
+          const bus = new NatsEventBus({ servers, timeoutMs: 400 });
+          const started = Date.now();
+          await assert.rejects(bus.init());
+          assert.ok(Date.now() - started < 1400, `${servers}: ${Date.now() - started} ms`);
+          await bus.close();
+        }
+      } finally {
+        await silent.close();
+      }
+    });
+
+    it("NATS_URL may list several servers: a dead one is skipped", async () => {
+      const w = world();
+      const dead = await unusedUrl();
+      for (const servers of [`${dead}, ${NATS_TEST_URL}`, `${NATS_TEST_URL},${dead}`]) {
+        const bus = await w.open({ servers });
+        const seen: StoredEvent[] = [];
+        await bus.watch((event) => seen.push(event));
+        await bus.publish(storedEvents(1));
+        await until(() => seen.length === 1, `the event (${servers})`);
       }
     });
 

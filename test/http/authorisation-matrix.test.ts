@@ -14,6 +14,7 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { HTTPMethods, InjectOptions, LightMyRequestResponse } from "fastify";
 import {
@@ -121,6 +122,11 @@ interface Ctx {
   readonly spareToken: string;
   /** An organisation identifier nobody has yet (for onboarding). */
   readonly newOrgId: string;
+  /** The feed's position before this test's data: its events come after it. */
+  readonly feedStart: number;
+  /** A webhook subscription of A, following the card, with one dead delivery. */
+  readonly subscriptionId: string;
+  readonly deliveryId: string;
 }
 
 /** The same request about identifiers that exist nowhere. */
@@ -132,6 +138,8 @@ function unknownCtx(ctx: Ctx): Ctx {
     escn: ctx.unknownEscn,
     orgId: UNKNOWN_ORGANISATION,
     tokenId: randomUUID(),
+    subscriptionId: randomUUID(),
+    deliveryId: "999999999",
   };
 }
 
@@ -155,6 +163,8 @@ interface RouteCase {
   readonly url: (ctx: Ctx, caller: Caller) => string;
   readonly payload?: (ctx: Ctx, caller: Caller) => object;
   readonly outcomes: Readonly<Record<Authenticated, Outcome>>;
+  /** A server-sent event stream: its successful answers never end, so they are read over HTTP and cut. */
+  readonly stream?: boolean;
 }
 
 const ok = (status: number, check?: Check): Outcome => (check ? { status, check } : { status });
@@ -215,6 +225,7 @@ async function fresh(): Promise<Ctx> {
   const esiOf = (kind: string) => `urn:schac:personalUniqueCode:int:esi:fr:${kind}${tag}`;
   const esi = esiOf("p");
   const bareEsi = esiOf("b");
+  const feedStart = await hub.services.storage.read.outbox.latestPosition();
   await must(201, call("owner", "POST", `${ESCR}/persons`, personPayload(esi, A)));
   await must(201, call("owner", "POST", `${ESCR}/persons`, personPayload(bareEsi, A)));
   await must(201, call("owner", "PUT", `/v1/student-statuses/${A}/${e(esi)}`, ENROLLED));
@@ -230,6 +241,14 @@ async function fresh(): Promise<Ctx> {
     201,
     call("owner", "POST", `/v1/organisations/${A}/tokens`, { name: `spare ${tag}` }),
   );
+  const subscription = await must(
+    201,
+    call("owner", "POST", "/v1/subscriptions", {
+      url: `https://hooks.example.org/${tag}`,
+      cards: [card.json().cardNumber],
+    }),
+  );
+  const deliveryId = await deadDelivery(subscription.json().id);
   // Any write the request under test makes gets a later timestamp than the data above.
   tick();
   return {
@@ -246,6 +265,60 @@ async function fresh(): Promise<Ctx> {
     tokenId: spare.json().id,
     spareToken: spare.json().token,
     newOrgId: `museum-${counter}`,
+    feedStart,
+    subscriptionId: subscription.json().id,
+    deliveryId: String(deliveryId),
+  };
+}
+
+/** A delivery of the newest event to the subscription, failed for good (what redelivery acts on). */
+async function deadDelivery(subscriptionId: string): Promise<number> {
+  const storage = hub.services.storage;
+  const [event] = await storage.read.outbox.findByPositions([await storage.read.outbox.latestPosition()]);
+  assert.ok(event);
+  const at = clock.now().toISOString();
+  return storage.transaction(async (tx) => {
+    await tx.deliveries.enqueue([
+      {
+        subscriptionId,
+        eventId: event.id,
+        position: event.position,
+        subjectKey: "k",
+        projection: "full",
+        createdAt: at,
+      },
+    ]);
+    const [delivery] = (await tx.deliveries.list(subscriptionId, "pending", { after: 0, limit: 1 })).items;
+    assert.ok(delivery);
+    await tx.deliveries.markFailed(delivery.id, {
+      at,
+      status: 400,
+      error: "answered 400",
+      nextAttemptAt: null,
+    });
+    return delivery.id;
+  });
+}
+
+/** Reads the start of a server-sent event stream over HTTP, then hangs up. */
+async function openStream(
+  caller: Caller,
+  url: string,
+): Promise<{ status: number; type: string; start: string }> {
+  const address = hub.app.server.address() as AddressInfo;
+  const abort = new AbortController();
+  const res = await fetch(`http://127.0.0.1:${address.port}${url}`, {
+    headers: { authorization: `Bearer ${tokens[caller as Authenticated]}` },
+    signal: abort.signal,
+  });
+  const reader = res.body?.getReader();
+  const first = reader ? await reader.read() : undefined;
+  abort.abort();
+  await reader?.cancel().catch(() => undefined);
+  return {
+    status: res.status,
+    type: String(res.headers.get("content-type")),
+    start: Buffer.from(first?.value ?? []).toString(),
   };
 }
 
@@ -278,6 +351,9 @@ async function snapshot(ctx: Ctx): Promise<string[]> {
     ["operator", `/v1/organisations/${ctx.newOrgId}`],
     ["operator", `/v1/organisations/${A}/tokens`],
     ["none", `${ESCR}/cards/${ctx.escn}/status`],
+    ["owner", `/v1/subscriptions/${ctx.subscriptionId}`],
+    ["owner", `/v1/subscriptions/${ctx.subscriptionId}/cards`],
+    ["owner", `/v1/subscriptions/${ctx.subscriptionId}/deliveries`],
   ];
   const answers = await Promise.all(reads.map(([caller, url]) => call(caller, "GET", url)));
   return answers.map((res, i) => `${reads[i]?.[1]} → ${res.statusCode} ${res.body}`);
@@ -379,6 +455,20 @@ function ownerAndOperator(success: Outcome, others: Outcome): Record<Authenticat
     unlistedBureau: others,
     serviceProvider: others,
     operator: success,
+  };
+}
+
+const SUBSCRIPTION_NOT_FOUND = refused(404, "SUBSCRIPTION_NOT_FOUND");
+
+/** A subscription is its organisation's alone: any other answers as if it did not exist. */
+function subscriptionOwnerOnly(success: Outcome): Record<Authenticated, Outcome> {
+  return {
+    owner: success,
+    bureau: SUBSCRIPTION_NOT_FOUND,
+    other: SUBSCRIPTION_NOT_FOUND,
+    unlistedBureau: SUBSCRIPTION_NOT_FOUND,
+    serviceProvider: SUBSCRIPTION_NOT_FOUND,
+    operator: SCOPE_MISSING,
   };
 }
 
@@ -1062,6 +1152,151 @@ const CASES: readonly RouteCase[] = [
       { bureau: FORBIDDEN, unlistedBureau: FORBIDDEN },
     ),
   },
+  // ---- Webhook subscriptions and the event feed: each organisation has its own; the operator has none.
+  {
+    route: "POST /v1/subscriptions",
+    url: () => "/v1/subscriptions",
+    payload: (ctx) => ({ url: `https://hooks.example.org/new-${ctx.tag}`, types: ["card.updated"] }),
+    outcomes: {
+      ...everyone(
+        ok(201, async (res, ctx, caller) => {
+          assert.match(res.json().secret, /^whsec_/);
+          const mine = await must(200, call(caller, "GET", "/v1/subscriptions?limit=100"));
+          assert.ok(mine.json().items.some((s: { id: string }) => s.id === res.json().id));
+          const owners = await must(200, call("owner", "GET", "/v1/subscriptions?limit=100"));
+          const ownerHasIt = owners.json().items.some((s: { id: string }) => s.id === res.json().id);
+          assert.equal(ownerHasIt, caller === "owner", ctx.tag);
+        }),
+      ),
+      operator: SCOPE_MISSING,
+    },
+  },
+  {
+    route: "GET /v1/subscriptions",
+    url: () => "/v1/subscriptions?limit=100",
+    outcomes: {
+      ...everyone(
+        ok(200, async (res, ctx, caller) => {
+          const items = await allItems(res, caller, "/v1/subscriptions?limit=100");
+          assert.equal(
+            items.some((s: { id: string }) => s.id === ctx.subscriptionId),
+            caller === "owner",
+          );
+          assert.ok(items.every((s: Record<string, unknown>) => s["secret"] === undefined));
+        }),
+      ),
+      operator: SCOPE_MISSING,
+    },
+  },
+  {
+    route: "GET /v1/subscriptions/:id",
+    url: (ctx) => `/v1/subscriptions/${ctx.subscriptionId}`,
+    outcomes: subscriptionOwnerOnly(
+      ok(200, (res, ctx) => {
+        const body = res.json();
+        assert.equal(body.id, ctx.subscriptionId);
+        assert.equal(body.cards, 1);
+        assert.equal(body.deliveries.dead, 1);
+        assert.equal(body.secret, undefined);
+      }),
+    ),
+  },
+  {
+    route: "PATCH /v1/subscriptions/:id",
+    url: (ctx) => `/v1/subscriptions/${ctx.subscriptionId}`,
+    payload: () => ({ state: "paused", url: "https://attacker.example/steal" }),
+    outcomes: subscriptionOwnerOnly(
+      ok(200, async (res, ctx) => {
+        assert.equal(res.json().state, "paused");
+        const reread = await must(200, call("owner", "GET", `/v1/subscriptions/${ctx.subscriptionId}`));
+        assert.equal(reread.json().url, "https://attacker.example/steal");
+      }),
+    ),
+  },
+  {
+    route: "DELETE /v1/subscriptions/:id",
+    url: (ctx) => `/v1/subscriptions/${ctx.subscriptionId}`,
+    outcomes: subscriptionOwnerOnly(
+      ok(204, async (_res, ctx) => {
+        await must(404, call("owner", "GET", `/v1/subscriptions/${ctx.subscriptionId}`));
+      }),
+    ),
+  },
+  {
+    route: "POST /v1/subscriptions/:id/cards",
+    url: (ctx) => `/v1/subscriptions/${ctx.subscriptionId}/cards`,
+    payload: (ctx) => ({ add: [ctx.newEscn], remove: [ctx.escn] }),
+    outcomes: subscriptionOwnerOnly(
+      ok(200, async (res, ctx) => {
+        assert.deepEqual(res.json(), { added: 1, removed: 1, cards: 1 });
+        const cards = await must(200, call("owner", "GET", `/v1/subscriptions/${ctx.subscriptionId}/cards`));
+        assert.deepEqual(cards.json().items, [ctx.newEscn]);
+      }),
+    ),
+  },
+  {
+    route: "GET /v1/subscriptions/:id/cards",
+    url: (ctx) => `/v1/subscriptions/${ctx.subscriptionId}/cards`,
+    outcomes: subscriptionOwnerOnly(ok(200, (res, ctx) => assert.deepEqual(res.json().items, [ctx.escn]))),
+  },
+  {
+    route: "GET /v1/subscriptions/:id/deliveries",
+    url: (ctx) => `/v1/subscriptions/${ctx.subscriptionId}/deliveries`,
+    outcomes: subscriptionOwnerOnly(
+      ok(200, (res, ctx) => {
+        const [delivery] = res.json().items;
+        assert.equal(delivery.id, Number(ctx.deliveryId));
+        assert.equal(delivery.state, "dead");
+      }),
+    ),
+  },
+  {
+    route: "POST /v1/subscriptions/:id/redeliver",
+    url: (ctx) => `/v1/subscriptions/${ctx.subscriptionId}/redeliver`,
+    outcomes: subscriptionOwnerOnly(ok(200, (res) => assert.equal(res.json().redelivered, 1))),
+  },
+  {
+    route: "POST /v1/subscriptions/:id/deliveries/:deliveryId/redeliver",
+    url: (ctx) => `/v1/subscriptions/${ctx.subscriptionId}/deliveries/${ctx.deliveryId}/redeliver`,
+    outcomes: subscriptionOwnerOnly(
+      ok(200, async (res, ctx) => {
+        assert.equal(res.json().redelivered, 1);
+        const pending = await must(
+          200,
+          call("owner", "GET", `/v1/subscriptions/${ctx.subscriptionId}/deliveries?state=pending`),
+        );
+        assert.equal(pending.json().items.length, 1);
+      }),
+    ),
+  },
+  {
+    route: "GET /v1/events",
+    url: (ctx) => `/v1/events?after=${ctx.feedStart}&limit=100`,
+    outcomes: {
+      ...everyone(
+        ok(200, (res, ctx, caller) => {
+          const subjects = res.json().items.map((e: { subject: string }) => e.subject);
+          // The owner sees this test's events; nobody else sees any (the bureau only those of cards it processes).
+          const sees = caller === "owner";
+          assert.equal(subjects.includes(ctx.escn), sees, `${caller}: ${res.body}`);
+          if (caller !== "owner") assert.ok(!res.body.includes(ctx.esi), `${caller} saw the ESI`);
+        }),
+      ),
+      operator: SCOPE_MISSING,
+    },
+  },
+  {
+    route: "GET /v1/events/stream",
+    stream: true,
+    url: (ctx) => `/v1/events/stream?after=${ctx.feedStart}`,
+    outcomes: { ...everyone(ok(200)), operator: SCOPE_MISSING },
+  },
+  {
+    route: "GET /asyncapi.json",
+    public: true,
+    url: () => "/asyncapi.json",
+    outcomes: everyone(ok(200, (res) => assert.equal(res.json().asyncapi, "3.0.0"))),
+  },
 ];
 
 const methodOf = (c: RouteCase) => c.route.split(" ")[0] ?? "";
@@ -1115,6 +1350,8 @@ describe("authorisation matrix: every route × every caller", () => {
     clock.set("2026-10-01T09:00:00.000Z");
 
     tokens.unknownToken = `oesc_${"x".repeat(43)}`;
+    // The event stream is read over real HTTP.
+    await hub.app.listen({ port: 0, host: "127.0.0.1" });
   });
   after(() => hub.close());
 
@@ -1348,6 +1585,13 @@ describe("authorisation matrix: every route × every caller", () => {
           const url = c.url(ctx, caller);
           const payload = c.payload?.(ctx, caller);
           const refusal = expected.status >= 400;
+          if (c.stream && !refusal) {
+            const opened = await openStream(caller, url);
+            assert.equal(opened.status, expected.status);
+            assert.match(opened.type, /^text\/event-stream/);
+            assert.match(opened.start, /^retry: \d+/);
+            return;
+          }
           const unchanged = refusal ? await snapshot(ctx) : [];
           const res = await call(caller, methodOf(c), url, payload);
           if (!refusal) {

@@ -513,6 +513,88 @@ describe("the data map enforcement, on the real hub", () => {
     );
     walk("DELETE /v1/organisations/:id/tokens/:tokenId", 200, revoked.json());
 
+    // Subscriptions: their routes need the id the creation answers, and a delivery in the queue.
+    const created = await call(
+      {
+        method: "POST",
+        url: "/v1/subscriptions",
+        token: uni,
+        payload: { url: "https://hooks.example.org/openesc", cards: [escn] },
+      },
+      201,
+    );
+    walk("POST /v1/subscriptions", 201, created.json());
+    const id = created.json<{ id: string }>().id;
+    const storage = hub.services.storage;
+    const [event] = await storage.read.outbox.findByPositions([await storage.read.outbox.latestPosition()]);
+    assert.ok(event);
+    const deliveryId = await storage.transaction(async (tx) => {
+      const at = "2026-10-01T10:00:00.000Z";
+      await tx.deliveries.enqueue([
+        {
+          subscriptionId: id,
+          eventId: event.id,
+          position: event.position,
+          subjectKey: "k",
+          projection: "full",
+          createdAt: at,
+        },
+      ]);
+      const [delivery] = (await tx.deliveries.list(id, null, { after: 0, limit: 1 })).items;
+      assert.ok(delivery);
+      await tx.deliveries.markFailed(delivery.id, {
+        at,
+        status: 500,
+        error: "answered 500",
+        nextAttemptAt: null,
+      });
+      return delivery.id;
+    });
+    const subscriptionCalls: [string, InjectOptions & { token?: string }, number][] = [
+      ["GET /v1/subscriptions", { method: "GET", url: "/v1/subscriptions", token: uni }, 200],
+      ["GET /v1/subscriptions/:id", { method: "GET", url: `/v1/subscriptions/${id}`, token: uni }, 200],
+      [
+        "PATCH /v1/subscriptions/:id",
+        {
+          method: "PATCH",
+          url: `/v1/subscriptions/${id}`,
+          token: uni,
+          payload: { description: "canteen tills" },
+        },
+        200,
+      ],
+      [
+        "POST /v1/subscriptions/:id/cards",
+        { method: "POST", url: `/v1/subscriptions/${id}/cards`, token: uni, payload: { add: [escn] } },
+        200,
+      ],
+      [
+        "GET /v1/subscriptions/:id/cards",
+        { method: "GET", url: `/v1/subscriptions/${id}/cards`, token: uni },
+        200,
+      ],
+      [
+        "GET /v1/subscriptions/:id/deliveries",
+        { method: "GET", url: `/v1/subscriptions/${id}/deliveries`, token: uni },
+        200,
+      ],
+      [
+        "POST /v1/subscriptions/:id/deliveries/:deliveryId/redeliver",
+        { method: "POST", url: `/v1/subscriptions/${id}/deliveries/${deliveryId}/redeliver`, token: uni },
+        200,
+      ],
+      [
+        "POST /v1/subscriptions/:id/redeliver",
+        { method: "POST", url: `/v1/subscriptions/${id}/redeliver`, token: uni },
+        200,
+      ],
+      ["GET /v1/events", { method: "GET", url: "/v1/events?after=0", token: uni }, 200],
+    ];
+    for (const [route, request, status] of subscriptionCalls) {
+      const answer = await call(request, status);
+      walk(route, status, answer.json());
+    }
+
     // Every route that answers JSON was walked: a new route needs a representative call here.
     const answeringJson = routes
       .filter((r) => Object.values(r.answers).some((paths) => paths.size > 0))

@@ -26,7 +26,7 @@ export interface NatsEventBusLog {
 }
 
 export interface NatsEventBusOptions {
-  /** The NATS server(s), `NATS_URL`: `nats://127.0.0.1:4222`. */
+  /** The NATS server(s), `NATS_URL`: `nats://127.0.0.1:4222`, or a comma-separated list of them. */
   readonly servers: string | readonly string[];
   /** The JetStream stream holding the events (default `OPENESC_EVENTS`). */
   readonly stream?: string;
@@ -169,8 +169,15 @@ export class NatsEventBus implements EventBus {
       nakDelayMs: this.#options.nakDelayMs ?? 1000,
       log: this.#options.log,
     });
-    await member.start();
+    // Registered first, so that a close() arriving while it starts stops it too.
     this.#members.add(member);
+    try {
+      await member.start();
+    } catch (error) {
+      this.#members.delete(member);
+      await member.stop();
+      throw error;
+    }
     return {
       stop: async () => {
         this.#members.delete(member);
@@ -195,8 +202,14 @@ export class NatsEventBus implements EventBus {
       },
     });
     this.#watches.add(subscription);
-    // Once the server has the subscription, every later publication reaches it.
-    await within(nc.flush(), this.#timeoutMs, "subscribe");
+    try {
+      // Once the server has the subscription, every later publication reaches it.
+      await within(nc.flush(), this.#timeoutMs, "subscribe");
+    } catch (error) {
+      this.#watches.delete(subscription);
+      subscription.unsubscribe();
+      throw error;
+    }
     return {
       stop: async () => {
         this.#watches.delete(subscription);
@@ -213,8 +226,11 @@ export class NatsEventBus implements EventBus {
 
   async #connect(): Promise<Connected> {
     const timeout = this.#timeoutMs;
-    const servers =
-      typeof this.#options.servers === "string" ? [this.#options.servers] : [...this.#options.servers];
+    const configured = this.#options.servers;
+    // NATS_URL may list several servers, comma-separated; the client takes them as a list.
+    const servers = (typeof configured === "string" ? configured.split(",") : [...configured])
+      .map((server) => server.trim())
+      .filter((server) => server !== "");
     const nc = await within(
       connect({ servers, timeout, name: this.#options.name ?? "openesc", maxReconnectAttempts: -1 }),
       timeout,
@@ -426,9 +442,14 @@ class NatsGroupMember {
     }
     this.#buffer.push(message);
     if (this.#buffer.length >= this.#settings.batchSize) this.#batchComplete?.();
-    this.#running ??= this.#drain().finally(() => {
-      this.#running = undefined;
-    });
+    this.#running ??= this.#drain()
+      .catch((error: unknown) => {
+        // Not expected (handler failures are caught per batch); unacknowledged events come back anyway.
+        this.#settings.log?.warn({ err: error, group: this.#settings.durable }, "event bus member failed");
+      })
+      .finally(() => {
+        this.#running = undefined;
+      });
   }
 
   async #drain(): Promise<void> {

@@ -24,6 +24,9 @@ export class PostgresCursorRepository implements CursorRepository {
    * waits on the first one's uncommitted insert, then on its lock: either way, one at a time.
    */
   async getForUpdate(name: string): Promise<string | undefined> {
+    await this.#db.query("INSERT INTO cursors (name, value) VALUES ($1, '') ON CONFLICT (name) DO NOTHING", [
+      name,
+    ]);
     const { rows } = await this.#db.query<{ value: string }>(
       "SELECT value FROM cursors WHERE name = $1 FOR UPDATE",
       [name],

@@ -204,6 +204,6 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     value text NOT NULL
   );
   -- The expiry job looks for statuses ending on given days (compared as text in byte order).
-  CREATE INDEX student_statuses_valid_until ON student_statuses ((valid_until COLLATE "C")) WHERE valid_until IS NOT NULL;
+  CREATE INDEX student_statuses_valid_until ON student_statuses ((valid_until COLLATE "C"));
   `,
 ];

@@ -203,6 +203,6 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   ) WITHOUT ROWID;
   -- The expiry job looks for statuses ending on given days.
-  CREATE INDEX student_statuses_valid_until ON student_statuses (valid_until) WHERE valid_until IS NOT NULL;
+  CREATE INDEX student_statuses_valid_until ON student_statuses (valid_until);
   `,
 ];

@@ -18,8 +18,8 @@ const STREAM_PAGE = 200;
 
 const FeedQuery = Type.Object({
   after: Type.Optional(
+    // No length bound here: any malformed cursor, a long one too, is CURSOR_INVALID (parseFeedCursor).
     Type.String({
-      maxLength: 20,
       description:
         "The `sequence` of the last event seen (the `next` of the previous page); 0 or absent: from the beginning",
     }),
@@ -36,8 +36,8 @@ const FeedQuery = Type.Object({
 
 const StreamQuery = Type.Object({
   after: Type.Optional(
+    // No length bound here: any malformed cursor, a long one too, is CURSOR_INVALID (parseFeedCursor).
     Type.String({
-      maxLength: 20,
       description:
         "Start after this `sequence` (`Last-Event-ID` wins when both are given); absent: new events only",
     }),
@@ -127,6 +127,10 @@ export function eventRoutes(app: FastifyInstance, { services, options }: RouteDe
         parseFeedCursor(request.headers["last-event-id"], "last-event-id") ??
         parseFeedCursor(request.query.after, "after");
       const subscription = await subscriptionOf(caller, request.query.subscription);
+      if (request.method === "HEAD") {
+        // The stream's headers, without the stream: a HEAD must end.
+        return reply.code(200).header("content-type", "text/event-stream; charset=utf-8").send();
+      }
       let after = resumeFrom ?? (await services.events.latest());
       const watch = services.delivery.feedWatch;
       reply.hijack();
