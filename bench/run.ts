@@ -21,6 +21,11 @@ const AREAS: Readonly<Record<string, Area>> = {
     summary: "bulk load vs raw COPY, public status on PostgreSQL vs SQLite, two hub processes vs one",
     run: async (args) => (await import("./postgres-bench.ts")).runPostgresBench(args),
   },
+  events: {
+    summary:
+      "change → webhook latency (SQLite, PostgreSQL + NATS), fan-out to 1,000 subscriptions, relay throughput",
+    run: async (args) => (await import("./events-bench.ts")).runEventsBench(args),
+  },
 };
 
 function usage(): string {

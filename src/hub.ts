@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { MemoryEventBus } from "./adapters/bus/memory/memory-event-bus.ts";
-import { NatsEventBus } from "./adapters/bus/nats/nats-event-bus.ts";
+import { NatsEventBus, type NatsEventBusLog } from "./adapters/bus/nats/nats-event-bus.ts";
 import { GuardedOutboundHttp } from "./adapters/http/guarded-outbound-http.ts";
 import { PostgresStorage } from "./adapters/storage/postgres/postgres-storage.ts";
 import { SqliteStorage } from "./adapters/storage/sqlite/sqlite-storage.ts";
@@ -46,13 +46,14 @@ export function createStorage(config: Config): Storage {
 }
 
 /** The event bus: NATS JetStream when `NATS_URL` is set, the in-process bus otherwise. */
-export function createBus(config: Config): EventBus {
+export function createBus(config: Config, log?: NatsEventBusLog): EventBus {
   if (config.natsUrl !== null) {
     return new NatsEventBus({
       servers: config.natsUrl,
       stream: config.natsStream,
       subjectPrefix: config.natsSubjectPrefix,
       timeoutMs: config.natsTimeoutMs,
+      ...(log ? { log } : {}),
     });
   }
   return new MemoryEventBus();

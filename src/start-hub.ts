@@ -1,9 +1,10 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
+import { pino } from "pino";
 import type { Config } from "./config.ts";
 import { buildApp } from "./http/app.ts";
-import { createServices, createStorage } from "./hub.ts";
+import { createBus, createServices, createStorage } from "./hub.ts";
 import { systemClock } from "./ports/clock.ts";
 import { bootstrapOperator } from "./services/operator-bootstrap.ts";
 
@@ -17,8 +18,10 @@ export interface RunningHub {
 export async function startHub(config: Config): Promise<RunningHub> {
   const storage = createStorage(config);
   await storage.init();
-  const services = createServices(config, storage);
-  const app = await buildApp({ ...config, services });
+  // One logger for the HTTP edge and the event bus, so that a NATS disconnect shows in the same log.
+  const log = pino({ level: config.logLevel });
+  const services = createServices(config, storage, systemClock, createBus(config, log));
+  const app = await buildApp({ ...config, services, logger: log });
   const { generatedSecret } = await bootstrapOperator({ storage, clock: systemClock }, config.adminToken);
   if (generatedSecret !== null) {
     const file = join(config.dataDir, "admin-token");

@@ -76,6 +76,10 @@ export class EventDelivery {
     await this.bus.init();
     this.#consumers.push(await this.bus.consume(DISPATCH_GROUP, (batch) => this.dispatcher.handle(batch)));
     this.#consumers.push(await this.bus.watch(() => this.feedWatch.notify()));
+    // Commits of other processes sharing the store wake this one's relay and streams at once.
+    if (this.#storage.watchCommits) {
+      this.#consumers.push(await this.#storage.watchCommits(() => this.eventsCommitted()));
+    }
     this.#relayPump = new Pump("event relay", () => this.relay.runOnce(), { idleMs: pollMs, log });
     this.#senderPump = new Pump("webhook sender", () => this.sender.runOnce(), { idleMs: pollMs, log });
     this.#expiryPump = new Pump(
@@ -111,6 +115,5 @@ export class EventDelivery {
       this.#options.expiry.release().catch(() => undefined),
     ]);
     await this.bus.close();
-    void this.#storage;
   }
 }

@@ -57,6 +57,10 @@ export const RETENTION_SETTINGS = {
     defaultDays: 1095,
     meaning: "how long an entry of the audit trail is kept",
   },
+  OPENESC_DELIVERY_RETENTION_DAYS: {
+    defaultDays: 7,
+    meaning: "how long a webhook delivery is kept after it went through, for the subscriber to see",
+  },
 } as const;
 export type RetentionSetting = keyof typeof RETENTION_SETTINGS;
 
@@ -137,6 +141,7 @@ const RETAIN = {
   cardSet: { text: "until the subscriber takes the card out of the set or deletes the subscription" },
   delivery: {
     text: "a delivered one `OPENESC_DELIVERY_RETENTION_DAYS` after it went through; a pending or dead one until it is delivered or its subscription is deleted",
+    setting: "OPENESC_DELIVERY_RETENTION_DAYS",
   },
   computed: { text: "not stored: computed when read" },
   wording: { text: "not stored: published in the code, never changed once published" },

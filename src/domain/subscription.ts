@@ -61,6 +61,7 @@ export interface Delivery {
   readonly projection: DeliveryProjection;
   readonly state: DeliveryState;
   readonly attempts: number;
+  /** When it was queued, or queued again by a redelivery: the retry horizon counts from here. */
   readonly createdAt: string;
   /** When the next attempt is due (pending deliveries). */
   readonly nextAttemptAt: string;

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, LogController } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { NotFoundError } from "../domain/errors.ts";
 import type { HttpOptions, HubServices } from "./hub-services.ts";
 import { installAuthentication } from "./plugins/authentication.ts";
@@ -27,14 +27,16 @@ import { NATIVE_SCHEMAS } from "./schemas/native-schemas.ts";
 
 export interface BuildAppOptions extends HttpOptions {
   readonly services: HubServices;
-  /** A pino logger configuration or false; tests pass false. */
+  /** A pino logger configuration or false (tests pass false), or a pino logger to share. */
   readonly logger?: boolean | object;
 }
 
 /** The HTTP edge: ESC-R compatible routes, the native API, operations endpoints and the API document. */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? { level: options.logLevel },
+    ...(isLogger(options.logger)
+      ? { loggerInstance: options.logger }
+      : { logger: options.logger ?? { level: options.logLevel } }),
     // Per-request logs would cost the hot paths; errors are still logged by our handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit,
@@ -104,6 +106,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     { prefix: "/v1" },
   );
   return app;
+}
+
+/** A ready logger (pino's), as opposed to a logger configuration. */
+function isLogger(value: unknown): value is FastifyBaseLogger {
+  return (
+    typeof value === "object" && value !== null && typeof (value as { child?: unknown }).child === "function"
+  );
 }
 
 export interface RouteDeps {

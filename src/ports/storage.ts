@@ -40,6 +40,12 @@ export interface Storage {
   readonly read: Repositories;
   /** Runs `work` in one transaction: commit when it resolves, roll back when it throws. */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
+  /**
+   * Calls `listener` soon after any process sharing the store commits events (PostgreSQL LISTEN/NOTIFY),
+   * so that the relay and the event streams of every process wake at once; absent on a store no other
+   * process writes to. Best effort: a lost notification only means waiting for the next poll.
+   */
+  watchCommits?(listener: () => void): Promise<{ stop(): Promise<void> }>;
 }
 
 export interface StorageCapabilities {

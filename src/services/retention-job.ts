@@ -18,6 +18,8 @@ export interface RetentionPeriods {
   readonly consentProofDays: number;
   /** Days an audit entry is kept. */
   readonly auditRetentionDays: number;
+  /** Days a delivered webhook delivery is kept for its subscriber to see. */
+  readonly deliveryRetentionDays: number;
 }
 
 /** What one run purged. */
@@ -29,6 +31,7 @@ export interface RetentionReport {
   readonly linksDeleted: number;
   readonly personsDeleted: number;
   readonly consentsPurged: number;
+  readonly deliveriesPurged: number;
   readonly auditEntriesPurged: number;
 }
 
@@ -132,12 +135,14 @@ export class RetentionJob {
       linksDeleted: 0,
       personsDeleted: 0,
       consentsPurged: 0,
+      deliveriesPurged: 0,
       auditEntriesPurged: 0,
     };
     if (this.#stopped || !(await this.#options.lock.acquire())) return { ran: false, ...counts };
     const now = this.#ctx.clock.now();
     const at = now.toISOString();
-    const { retentionDays, consentProofDays, auditRetentionDays } = this.#options.periods;
+    const { retentionDays, consentProofDays, auditRetentionDays, deliveryRetentionDays } =
+      this.#options.periods;
     const cutoff = addDays(isoDateOf(now, this.#ctx.timeZone), -retentionDays);
     try {
       await this.#purgeCards(cutoff, at, counts);
@@ -145,6 +150,10 @@ export class RetentionJob {
       await this.#purgeUnlinkedPersons(counts);
       const consentsBefore = new Date(now.getTime() - consentProofDays * MS_PER_DAY).toISOString();
       counts.consentsPurged += await this.#step((tx) => tx.consents.purgeWithdrawnBefore(consentsBefore));
+      const deliveredBefore = new Date(now.getTime() - deliveryRetentionDays * MS_PER_DAY).toISOString();
+      counts.deliveriesPurged += await this.#step((tx) =>
+        tx.deliveries.purgeDeliveredBefore(deliveredBefore),
+      );
       const auditBefore = new Date(now.getTime() - auditRetentionDays * MS_PER_DAY).toISOString();
       counts.auditEntriesPurged += await this.#step(async (tx) => {
         const last = await tx.audit.lastSeqBefore(auditBefore);

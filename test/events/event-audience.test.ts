@@ -18,7 +18,7 @@ import {
   personPayload,
   UNIVERSITY,
 } from "../support/fixtures.ts";
-import { startTestHub, type TestHub } from "../support/test-hub.ts";
+import { fixedClock, startTestHub, type TestHub } from "../support/test-hub.ts";
 import { WebhookReceiver } from "../support/webhook-receiver.ts";
 
 const FAST = {
@@ -447,5 +447,64 @@ describe("webhook audience: tenant walls, projections and filters", () => {
     await eventually(() => assert.equal(witness.events().length, 3));
     assert.equal(leaving.receiver.received.length, 1);
     await leaving.receiver.close();
+  });
+});
+
+describe("webhook audience: a subscription made while earlier events wait to be dispatched", () => {
+  // The background loops are off: the dispatcher runs when the test says, so the subscription is surely
+  // made before the dispatcher reaches the earlier event (with them on, that is a race).
+  const clock = fixedClock("2027-01-11T09:00:00.000Z");
+  let hub: TestHub;
+  let university: string;
+
+  before(async () => {
+    hub = await startTestHub({ clock, env: FAST });
+    university = await hub.onboard(UNIVERSITY);
+  });
+  after(() => hub.close());
+
+  const tick = () => clock.set(new Date(clock.now().getTime() + 1000).toISOString());
+
+  it("queues for it only the events committed after it was made", async () => {
+    const holder = esi("queued-late");
+    const person = await hub.request({
+      method: "POST",
+      url: "/esc-rest/api/v2/persons",
+      token: university,
+      payload: personPayload(holder, UNIVERSITY.id),
+    });
+    assert.equal(person.statusCode, 201, person.body);
+    tick();
+    const created = await hub.request({
+      method: "POST",
+      url: "/v1/subscriptions",
+      token: university,
+      payload: { url: "http://127.0.0.1:9/hook" },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const id = created.json().id;
+    tick();
+    const card = await hub.request({
+      method: "POST",
+      url: "/esc-rest/api/v2/cards",
+      token: university,
+      payload: cardPayload(holder, UNIVERSITY.id),
+    });
+    assert.equal(card.statusCode, 201, card.body);
+
+    const events = await hub.services.storage.read.outbox.readAfter(0, 1000);
+    await hub.services.delivery.dispatcher.handle(events);
+    const queued = await hub.request({
+      method: "GET",
+      url: `/v1/subscriptions/${id}/deliveries`,
+      token: university,
+    });
+    assert.equal(queued.statusCode, 200, queued.body);
+    const cardCreated = events.find((e) => e.type === "card.created");
+    assert.deepEqual(
+      queued.json().items.map((d: { sequence: string }) => d.sequence),
+      [String(cardCreated?.position)],
+      "the card.created, not the person.linked before it",
+    );
   });
 });

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { Webhook } from "standardwebhooks";
 import { cardPayload, ESI, personPayload, UNIVERSITY } from "../support/fixtures.ts";
 import { ADMIN_TOKEN, startTestHub, type TestHub } from "../support/test-hub.ts";
+import { WebhookReceiver } from "../support/webhook-receiver.ts";
 
 describe("a new user's first steps, as the README tells them", () => {
   let hub: TestHub;
@@ -60,5 +62,54 @@ describe("a new user's first steps, as the README tells them", () => {
       issuerName: UNIVERSITY.name,
       status: "ACTIVE",
     });
+  });
+});
+
+describe("a new user hears of a change through a webhook, as the README tells them", () => {
+  let hub: TestHub;
+  const receiver = new WebhookReceiver();
+  before(async () => {
+    hub = await startTestHub({ delivery: true, env: { OPENESC_ALLOW_PRIVATE_WEBHOOKS: "true" } });
+  });
+  after(async () => {
+    await hub.close();
+    await receiver.close();
+  });
+
+  it("subscribes a local receiver, reports the card lost, and receives the signed CloudEvent", async () => {
+    const token = await hub.onboard(UNIVERSITY);
+    const url = await receiver.start();
+    const post = (path: string, payload: object) =>
+      hub.request({ method: "POST", url: path, token, payload });
+    assert.equal((await post("/esc-rest/api/v2/persons", personPayload(ESI, UNIVERSITY.id))).statusCode, 201);
+    const card = await post("/esc-rest/api/v2/cards", cardPayload(ESI, UNIVERSITY.id));
+    const escn = card.json().cardNumber as string;
+    const subscribed = await post("/v1/subscriptions", { url, types: ["card.updated"] });
+    assert.equal(subscribed.statusCode, 201, subscribed.body);
+    const secret = subscribed.json().secret as string;
+
+    const lost = await hub.request({
+      method: "PATCH",
+      url: `/v1/cards/${escn}`,
+      token,
+      payload: { status: "INACTIVE", inactiveReason: "lost" },
+    });
+    assert.equal(lost.statusCode, 200, lost.body);
+    await receiver.waitFor(1);
+    const [request] = receiver.received;
+    assert.ok(request);
+    const event = new Webhook(secret).verify(request.body, {
+      "webhook-id": String(request.headers["webhook-id"]),
+      "webhook-timestamp": String(request.headers["webhook-timestamp"]),
+      "webhook-signature": String(request.headers["webhook-signature"]),
+    }) as { type: string; subject: string; data: Record<string, unknown> };
+    assert.equal(event.type, "eu.openesc.card.updated");
+    assert.equal(event.subject, escn);
+    assert.equal(event.data["status"], "INACTIVE");
+    assert.equal(event.data["inactiveReason"], "lost");
+
+    // The same event is in the feed, for whoever missed the webhook.
+    const feed = await hub.request({ method: "GET", url: "/v1/events?after=0", token });
+    assert.ok(feed.json().items.some((e: { id: string }) => e.id === request.headers["webhook-id"]));
   });
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError, loadConfig } from "../../src/config.ts";
@@ -111,6 +112,20 @@ describe("loadConfig from the environment", () => {
       DATABASE_URL: "postgres://hub@db.example.org:5432/openesc",
       OPENESC_DB_POOL_SIZE: "20",
       OPENESC_DB_STATEMENT_TIMEOUT_MS: "2500",
+      NATS_URL: "nats://nats.example.org:4222",
+      OPENESC_NATS_STREAM: "ESC_EVENTS",
+      OPENESC_NATS_SUBJECT_PREFIX: "esc.events",
+      OPENESC_NATS_TIMEOUT_MS: "2000",
+      OPENESC_ALLOW_PRIVATE_WEBHOOKS: "true",
+      OPENESC_WEBHOOK_TIMEOUT_MS: "3000",
+      OPENESC_WEBHOOK_RETRY_BASE_MS: "1000",
+      OPENESC_WEBHOOK_RETRY_MAX_MS: "60000",
+      OPENESC_WEBHOOK_RETRY_HORIZON_MS: "3600000",
+      OPENESC_WEBHOOK_CONCURRENCY: "16",
+      OPENESC_WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION: "2",
+      OPENESC_DELIVERY_RETENTION_DAYS: "3",
+      OPENESC_EVENT_POLL_MS: "500",
+      OPENESC_EXPIRY_INTERVAL_MINUTES: "5",
     });
     assert.deepEqual(
       { ...config },
@@ -135,6 +150,20 @@ describe("loadConfig from the environment", () => {
         consentProofDays: 1826,
         auditRetentionDays: 400,
         retentionIntervalMinutes: 15,
+        natsUrl: "nats://nats.example.org:4222",
+        natsStream: "ESC_EVENTS",
+        natsSubjectPrefix: "esc.events",
+        natsTimeoutMs: 2000,
+        allowPrivateWebhooks: true,
+        webhookTimeoutMs: 3000,
+        webhookRetryBaseMs: 1000,
+        webhookRetryMaxMs: 60000,
+        webhookRetryHorizonMs: 3600000,
+        webhookConcurrency: 16,
+        webhookConcurrencyPerSubscription: 2,
+        deliveryRetentionDays: 3,
+        eventPollMs: 500,
+        expiryIntervalMinutes: 5,
       },
     );
   });
@@ -274,5 +303,35 @@ describe("the configuration object", () => {
       if (before === undefined) delete process.env["PORT"];
       else process.env["PORT"] = before;
     }
+  });
+
+  it("documents every variable it reads in docs/configuration.md", () => {
+    const source = readFileSync(new URL("../../src/config.ts", import.meta.url), "utf8");
+    const read = new Set(
+      [...source.matchAll(/"((?:OPENESC_|NATS_|DATABASE_)[A-Z_]+|PORT|HOST)"/g)].map((m) => m[1]),
+    );
+    const documented = readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8");
+    assert.ok(read.size >= 20, `found only ${read.size} variables`);
+    for (const name of read) assert.match(documented, new RegExp(`\\| \`${name}\``), name);
+  });
+
+  it("reads the event delivery settings, and refuses nonsense with the variable's name", () => {
+    const config = loadConfig({
+      NATS_URL: "nats://127.0.0.1:4222,nats://10.0.0.2:4222",
+      OPENESC_ALLOW_PRIVATE_WEBHOOKS: "true",
+      OPENESC_WEBHOOK_RETRY_BASE_MS: "100",
+    });
+    assert.equal(config.natsUrl, "nats://127.0.0.1:4222,nats://10.0.0.2:4222");
+    assert.equal(config.allowPrivateWebhooks, true);
+    assert.equal(config.webhookRetryBaseMs, 100);
+    assert.equal(loadConfig({}).allowPrivateWebhooks, false);
+    assertRejected({ NATS_URL: "http://127.0.0.1:4222" }, "NATS_URL");
+    assertRejected({ OPENESC_ALLOW_PRIVATE_WEBHOOKS: "yes" }, "OPENESC_ALLOW_PRIVATE_WEBHOOKS");
+    assertRejected({ OPENESC_NATS_SUBJECT_PREFIX: "openesc.>" }, "OPENESC_NATS_SUBJECT_PREFIX");
+    assertRejected({ OPENESC_NATS_STREAM: "a.b" }, "OPENESC_NATS_STREAM");
+    assertRejected(
+      { OPENESC_WEBHOOK_RETRY_BASE_MS: "5000", OPENESC_WEBHOOK_RETRY_MAX_MS: "10" },
+      "OPENESC_WEBHOOK_RETRY_MAX_MS",
+    );
   });
 });

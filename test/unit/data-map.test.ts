@@ -149,6 +149,7 @@ describe("the data map", () => {
       OPENESC_RETENTION_DAYS: config.retentionDays,
       OPENESC_CONSENT_PROOF_DAYS: config.consentProofDays,
       OPENESC_AUDIT_RETENTION_DAYS: config.auditRetentionDays,
+      OPENESC_DELIVERY_RETENTION_DAYS: config.deliveryRetentionDays,
     };
     for (const [name, setting] of Object.entries(RETENTION_SETTINGS)) {
       assert.equal(configured[name as keyof typeof configured], setting.defaultDays, name);

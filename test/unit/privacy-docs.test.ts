@@ -121,6 +121,7 @@ describe("docs/privacy.md", () => {
       OPENESC_RETENTION_DAYS: config.retentionDays,
       OPENESC_CONSENT_PROOF_DAYS: config.consentProofDays,
       OPENESC_AUDIT_RETENTION_DAYS: config.auditRetentionDays,
+      OPENESC_DELIVERY_RETENTION_DAYS: config.deliveryRetentionDays,
     };
     const table = rows(section(PRIVACY, "Retention periods"));
     assert.deepEqual(

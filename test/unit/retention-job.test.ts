@@ -30,7 +30,12 @@ const B = "111222333";
 const NOW = "2030-06-15T12:00:00.000Z";
 const TODAY = "2030-06-15" as IsoDate;
 const DAY = 86_400_000;
-const PERIODS = { retentionDays: 730, consentProofDays: 1095, auditRetentionDays: 1095 };
+const PERIODS = {
+  retentionDays: 730,
+  consentProofDays: 1095,
+  auditRetentionDays: 1095,
+  deliveryRetentionDays: 7,
+};
 const HOUR = 3_600_000;
 
 const daysAgo = (days: number): IsoDate => addDays(TODAY, -days);
@@ -369,6 +374,80 @@ describe("the retention job", () => {
     assert.equal((await job().runOnce()).auditEntriesPurged, 0);
   });
 
+  it("purges delivered webhook deliveries after their period, keeping pending and dead ones", async () => {
+    await storage.transaction(async (tx) => {
+      await tx.organisations.insert(organisation("999000111"));
+      await tx.outbox.append([
+        {
+          type: "organisation.created",
+          subject: "999000111",
+          audience: ["999000111"],
+          data: {},
+          occurredAt: NOW,
+        },
+      ]);
+    });
+    const [event] = await storage.read.outbox.readAfter(0, 1);
+    assert.ok(event);
+    const subscription = await storage.transaction((tx) =>
+      tx.subscriptions.insert({
+        id: "00000000-0000-4000-8000-000000000001",
+        organisationId: "999000111",
+        url: "https://hooks.example.org/x",
+        secret: "whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0",
+        description: null,
+        types: null,
+        issuer: null,
+        cardSet: false,
+        state: "active",
+        createdAt: NOW,
+        updatedAt: NOW,
+      }),
+    );
+    const queue = async (eventId: string, createdAt: string) => {
+      await storage.transaction((tx) =>
+        tx.deliveries.enqueue([
+          {
+            subscriptionId: subscription.id,
+            eventId,
+            position: event.position,
+            subjectKey: "k",
+            projection: "full",
+            createdAt,
+          },
+        ]),
+      );
+      const page = await storage.read.deliveries.list(subscription.id, "pending", { after: 0, limit: 10 });
+      const found = page.items.find((d) => d.eventId === eventId);
+      assert.ok(found);
+      return found.id;
+    };
+    const old = await queue("old-delivered", instantDaysAgo(9));
+    const recent = await queue("recent-delivered", instantDaysAgo(2));
+    const dead = await queue("old-dead", instantDaysAgo(30));
+    await queue("old-pending", instantDaysAgo(30));
+    await storage.transaction(async (tx) => {
+      await tx.deliveries.markDelivered(old, instantDaysAgo(8), 200);
+      await tx.deliveries.markDelivered(recent, instantDaysAgo(1), 200);
+      await tx.deliveries.markFailed(dead, {
+        at: instantDaysAgo(29),
+        status: 400,
+        error: "answered 400",
+        nextAttemptAt: null,
+      });
+    });
+
+    const report = await job().runOnce();
+
+    assert.equal(report.deliveriesPurged, 1);
+    const left = await storage.read.deliveries.list(subscription.id, null, { after: 0, limit: 10 });
+    assert.deepEqual(left.items.map((d) => d.eventId).sort(), [
+      "old-dead",
+      "old-pending",
+      "recent-delivered",
+    ]);
+  });
+
   it("runs in only one of two processes sharing the store: the lease holder", async () => {
     const holder = await person("LEASE-1");
     await status(holder, "enrolled", null, 3000);
@@ -385,6 +464,7 @@ describe("the retention job", () => {
       linksDeleted: 0,
       personsDeleted: 0,
       consentsPurged: 0,
+      deliveriesPurged: 0,
       auditEntriesPurged: 0,
     });
     assert.ok(
@@ -433,6 +513,7 @@ describe("the retention job", () => {
           linksDeleted: 0,
           personsDeleted: 0,
           consentsPurged: 0,
+          deliveriesPurged: 0,
           auditEntriesPurged: 0,
         },
       },
@@ -475,6 +556,7 @@ describe("the retention job", () => {
       linksDeleted: 0,
       personsDeleted: 0,
       consentsPurged: 0,
+      deliveriesPurged: 0,
       auditEntriesPurged: 0,
     });
     assert.equal((await storage.read.cards.listForPerson(holder.id)).length, 1);

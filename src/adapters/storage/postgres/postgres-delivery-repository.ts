@@ -133,7 +133,7 @@ export class PostgresDeliveryRepository implements DeliveryRepository {
   async redeliver(subscriptionId: string, ids: readonly number[] | null, now: string): Promise<number> {
     if (ids !== null && ids.length === 0) return 0;
     const result = await this.#db.query(
-      `UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $2, claimed_by = NULL,
+      `UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $2, created_at = $2, claimed_by = NULL,
          claimed_until = NULL
        WHERE subscription_id = $1 AND state = 'dead' AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[]))`,
       [subscriptionId, now, ids],

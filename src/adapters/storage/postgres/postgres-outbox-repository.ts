@@ -16,6 +16,9 @@ import { OUTBOX_LOCK_KEY, withXactLock } from "./postgres-lock-keys.ts";
  * such transactions are serialised from that point on (appending last in a transaction keeps the held span
  * short). A relay that assigns positions after commit would lift this; it belongs to the event issue.
  */
+/** The LISTEN/NOTIFY channel on which commits with events are announced (see PostgresStorage.watchCommits). */
+export const EVENTS_CHANNEL = "openesc_events";
+
 export class PostgresOutboxRepository implements OutboxRepository {
   readonly #db: PostgresQueryable;
 
@@ -43,6 +46,8 @@ export class PostgresOutboxRepository implements OutboxRepository {
         ],
       ),
     );
+    // Delivered to every listening process when (and only if) the transaction commits.
+    await this.#db.query("SELECT pg_notify($1, '')", [EVENTS_CHANNEL]);
   }
 
   async readAfter(position: number, limit: number): Promise<StoredEvent[]> {

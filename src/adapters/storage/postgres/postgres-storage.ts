@@ -11,7 +11,7 @@ import { PostgresLeaseRepository } from "./postgres-lease-repository.ts";
 import { MIGRATIONS_LOCK_KEY } from "./postgres-lock-keys.ts";
 import { POSTGRES_MIGRATIONS } from "./postgres-migrations.ts";
 import { PostgresOrganisationRepository } from "./postgres-organisation-repository.ts";
-import { PostgresOutboxRepository } from "./postgres-outbox-repository.ts";
+import { EVENTS_CHANNEL, PostgresOutboxRepository } from "./postgres-outbox-repository.ts";
 import { PostgresPersonRepository } from "./postgres-person-repository.ts";
 import { PostgresStudentStatusRepository } from "./postgres-student-status-repository.ts";
 import { PostgresSubscriptionRepository } from "./postgres-subscription-repository.ts";
@@ -153,6 +153,58 @@ export class PostgresStorage implements Storage {
     this.#pool = undefined;
     this.#readRepositories = undefined;
     await pool?.end();
+  }
+
+  /**
+   * One connection of its own, outside the pool, LISTENs on the events channel (a listening session
+   * cannot go back to a pool). When it breaks it is opened again after a pause; commits made meanwhile are
+   * found by the listeners' own polls.
+   */
+  async watchCommits(listener: () => void): Promise<{ stop(): Promise<void> }> {
+    const { connectionString, schema } = this.#options;
+    let client: pg.Client | undefined;
+    let stopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    const open = async (): Promise<void> => {
+      const next = new pg.Client({
+        connectionString,
+        application_name: "openesc-listen",
+        ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+      });
+      next.on("notification", () => listener());
+      next.on("error", () => {
+        next.end().catch(() => undefined);
+        if (client === next) reopen();
+      });
+      await next.connect();
+      await next.query(`LISTEN ${EVENTS_CHANNEL}`);
+      if (stopped) {
+        await next.end().catch(() => undefined);
+        return;
+      }
+      client = next;
+      // Whatever was committed while no one listened is there to read now.
+      listener();
+    };
+    const reopen = () => {
+      client = undefined;
+      if (stopped || retry !== undefined) return;
+      retry = setTimeout(() => {
+        retry = undefined;
+        open().catch(() => reopen());
+      }, 1000);
+      retry.unref();
+    };
+    await open().catch((error) => {
+      throw toStoreError(error);
+    });
+    return {
+      async stop() {
+        stopped = true;
+        clearTimeout(retry);
+        await client?.end().catch(() => undefined);
+      },
+    };
   }
 
   async ping(): Promise<void> {

@@ -142,15 +142,16 @@ export class SqliteDeliveryRepository implements DeliveryRepository {
   }
 
   async redeliver(subscriptionId: string, ids: readonly number[] | null, now: string): Promise<number> {
-    const sql = `UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, claimed_by = NULL,
+    const sql = `UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, created_at = ?, claimed_by = NULL,
         claimed_until = NULL
        WHERE subscription_id = ? AND state = 'dead'`;
-    if (ids === null) return this.#db.run(sql, now, subscriptionId).changes;
+    if (ids === null) return this.#db.run(sql, now, now, subscriptionId).changes;
     let moved = 0;
     for (let i = 0; i < ids.length; i += CHUNK) {
       const chunk = ids.slice(i, i + CHUNK);
       moved += this.#db.run(
         `${sql} AND id IN (${placeholders(chunk.length)})`,
+        now,
         now,
         subscriptionId,
         ...chunk,
