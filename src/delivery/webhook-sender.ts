@@ -36,6 +36,9 @@ export class WebhookSender {
   readonly #options: WebhookSenderOptions;
   readonly #inFlight = new Map<string, number>();
   readonly #attempts = new Set<Promise<void>>();
+  /** Subscriptions read recently: a fan-out sends many deliveries of few subscriptions. */
+  readonly #subscriptions = new Map<string, { subscription: Subscription | undefined; until: number }>();
+  readonly #outcomes: OutcomeBatch;
   #total = 0;
   #onSettled: () => void = () => undefined;
 
@@ -51,6 +54,7 @@ export class WebhookSender {
     this.#http = http;
     this.#policy = policy;
     this.#options = options;
+    this.#outcomes = new OutcomeBatch(storage);
   }
 
   /** Called when an attempt ends (a slot is free again): the pump wakes the sender. */
@@ -61,7 +65,10 @@ export class WebhookSender {
   /** Claims what is due and starts sending it; true when it filled every free slot (more may be due). */
   async runOnce(): Promise<boolean> {
     const free = this.#options.concurrency - this.#total;
-    if (free <= 0) return false;
+    // While attempts are under way, claim in batches (a quarter of the slots at least), not one
+    // transaction for every slot that frees up.
+    const batch = Math.max(1, Math.floor(this.#options.concurrency / 4));
+    if (free <= 0 || (this.#total > 0 && free < batch)) return false;
     const now = this.#clock.now();
     const busy = [...this.#inFlight].filter(([, n]) => n >= this.#options.perSubscription).map(([id]) => id);
     const claimed = await this.#storage.transaction((tx) =>
@@ -100,8 +107,19 @@ export class WebhookSender {
     this.#attempts.add(attempt);
   }
 
+  /** The subscription, read at most once a second: a change of URL or secret applies within a second. */
+  async #subscription(id: string): Promise<Subscription | undefined> {
+    const now = Date.now();
+    const cached = this.#subscriptions.get(id);
+    if (cached !== undefined && cached.until > now) return cached.subscription;
+    const subscription = await this.#storage.read.subscriptions.find(id);
+    if (this.#subscriptions.size > 10_000) this.#subscriptions.clear();
+    this.#subscriptions.set(id, { subscription, until: now + 1000 });
+    return subscription;
+  }
+
   async #attempt({ delivery, event }: ClaimedDelivery): Promise<void> {
-    const subscription = await this.#storage.read.subscriptions.find(delivery.subscriptionId);
+    const subscription = await this.#subscription(delivery.subscriptionId);
     if (subscription === undefined) return; // deleted meanwhile, with its queue
     const startedAt = this.#clock.now();
     if (event === undefined) {
@@ -138,7 +156,7 @@ export class WebhookSender {
     const verdict = this.#policy.classify(response);
     const at = this.#clock.now().toISOString();
     if (verdict === "delivered") {
-      await this.#storage.transaction(async (tx) => {
+      await this.#outcomes.record(async (tx) => {
         await tx.deliveries.markDelivered(delivery.id, at, response.status);
         await tx.subscriptions.recordAttempt(subscription.id, at, response.status, null);
       });
@@ -165,7 +183,7 @@ export class WebhookSender {
       ? this.#policy.nextAttemptAt(attemptsBefore + 1, new Date(createdAt), now, Math.random, outcome.outcome)
       : null;
     const error = next === null && outcome.retry ? `${outcome.error}; retry horizon reached` : outcome.error;
-    await this.#storage.transaction(async (tx) => {
+    await this.#outcomes.record(async (tx) => {
       await tx.deliveries.markFailed(deliveryId, {
         at,
         status: outcome.status,
@@ -174,6 +192,48 @@ export class WebhookSender {
       });
       await tx.subscriptions.recordAttempt(subscription.id, at, outcome.status, error);
     });
+  }
+}
+
+type Repositories = Parameters<Parameters<Storage["transaction"]>[0]>[0];
+
+/**
+ * Outcomes of attempts, written together: every outcome that arrives while a transaction is being written
+ * goes into the next one, so a fan-out to a thousand subscribers costs a few commits, not a thousand. An
+ * attempt counts as finished only once its outcome is stored (until then its claim holds), so a crash
+ * between the answer and the write means one more attempt, never a lost delivery.
+ */
+class OutcomeBatch {
+  readonly #storage: Storage;
+  #pending: { write: (tx: Repositories) => Promise<void>; done: (error?: unknown) => void }[] = [];
+  #writing: Promise<void> | undefined;
+
+  constructor(storage: Storage) {
+    this.#storage = storage;
+  }
+
+  record(write: (tx: Repositories) => Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ write, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      this.#writing ??= this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    // Let the outcomes of attempts that finish together join this batch.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, 500);
+      try {
+        await this.#storage.transaction(async (tx) => {
+          for (const item of batch) await item.write(tx);
+        });
+        for (const item of batch) item.done();
+      } catch (error) {
+        for (const item of batch) item.done(error);
+      }
+    }
+    this.#writing = undefined;
   }
 }
 

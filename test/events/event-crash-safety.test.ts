@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it, type TestContext } from "node:test";
-import { SqliteStorage } from "../../src/adapters/storage/sqlite/sqlite-storage.ts";
+import Database from "better-sqlite3";
 import {
   type AcknowledgedChange,
   createCard,
@@ -190,6 +190,7 @@ describe("webhooks across a SIGKILL: SQLite and the in-process bus, one process"
   const env = { ...FAST, OPENESC_DATA_DIR: dataDir, DATABASE_URL: "", NATS_URL: "" };
   const subscriber = new RecordingSubscriber(slowAndFlaky);
   let hub: HubProcess | undefined;
+  let restartLatencyMs: number | undefined;
   after(async () => {
     await killHub(hub);
     await subscriber.close();
@@ -201,11 +202,11 @@ describe("webhooks across a SIGKILL: SQLite and the in-process bus, one process"
     const token = await onboard(hub.baseUrl, ADMIN_TOKEN, UNIVERSITY);
     await subscriber.start();
     const subscriptionId = await subscribe(hub.baseUrl, token, subscriber, { types: CARD_TYPES });
-    const esis = Array.from({ length: 6 }, (_, i) => `urn:schac:personalUniqueCode:int:esi:fr:crash${i}`);
-    for (const esi of esis.slice(0, 3)) await registerPerson(hub.baseUrl, token, UNIVERSITY.id, esi);
+    const esis = Array.from({ length: 3 }, (_, i) => `urn:schac:personalUniqueCode:int:esi:fr:crash${i}`);
+    for (const esi of esis) await registerPerson(hub.baseUrl, token, UNIVERSITY.id, esi);
     // Two cards for each of three persons: six subjects written at once.
     const writers = new CardWriters(() => (hub ? [hub] : []), token);
-    writers.start([...esis.slice(0, 3), ...esis.slice(0, 3)]);
+    writers.start([...esis, ...esis]);
 
     const victim = hub;
     await waitUntil(
@@ -225,28 +226,33 @@ describe("webhooks across a SIGKILL: SQLite and the in-process bus, one process"
     const acknowledgedAtKill = writers.acknowledged.length;
 
     // What the hub had not finished when it died, read from its file.
-    const storage = new SqliteStorage({ file: join(dataDir, "openesc.db") });
-    await storage.init();
-    const [latest, relayed, dispatched, pending] = await Promise.all([
-      storage.read.outbox.latestPosition(),
-      storage.read.cursors.get("relay"),
-      storage.read.cursors.get("dispatch"),
-      storage.read.deliveries.countByState(subscriptionId),
-    ]);
-    await storage.close();
+    const file = new Database(join(dataDir, "openesc.db"), { fileMustExist: true });
+    const state = file
+      .prepare(
+        `SELECT (SELECT max(position) FROM outbox) AS latest,
+           (SELECT value FROM cursors WHERE name = 'relay') AS relayed,
+           (SELECT value FROM cursors WHERE name = 'dispatch') AS dispatched,
+           (SELECT count(*) FROM deliveries WHERE state = 'pending') AS pending,
+           (SELECT expires_at FROM leases WHERE name = 'relay') AS leaseEnds`,
+      )
+      .get() as { latest: number; relayed: string; dispatched: string; pending: number; leaseEnds: string };
+    file.close();
     t.diagnostic(
-      `at the kill: feed at #${latest}, relayed to #${relayed}, dispatched to #${dispatched}, ` +
-        `${pending.pending} deliveries pending, ${unanswered} webhook requests unanswered`,
+      `at the kill: feed at #${state.latest}, relayed to #${state.relayed}, dispatched to #${state.dispatched}, ` +
+        `${state.pending} deliveries pending, ${unanswered} webhook requests unanswered; the dead ` +
+        `process's relay lease runs ${Date.parse(state.leaseEnds) - Date.now()} ms more`,
     );
-    assert.ok(pending.pending > 0, "the kill came with webhooks still to send");
+    assert.ok(state.pending > 0, "the kill came with webhooks still to send");
 
     const restartedAt = Date.now();
     const receiptsBefore = subscriber.receipts.length;
     hub = await startHubProcess(env);
-    // A few more changes after the restart, through the new process.
     const restarted = hub;
-    const afterRestart = writers.acknowledged.length;
+    // A new card (a subject with nothing queued before it): how soon the restarted process sends it.
     const writtenAt = Date.now();
+    const fresh = await createCard(restarted.baseUrl, token, UNIVERSITY.id, esis[0]!);
+    writers.acknowledged.push(fresh);
+    // A few more changes after the restart, through the new process.
     for (const escn of writers.escns) {
       const card = await expect<{ status: string }>(200, restarted.baseUrl, "GET", `/v1/cards/${escn}`, {
         token,
@@ -255,22 +261,25 @@ describe("webhooks across a SIGKILL: SQLite and the in-process bus, one process"
       writers.acknowledged.push(await setCardStatus(restarted.baseUrl, token, escn, next));
     }
     await assertNothingLost(t, restarted, token, subscriptionId, subscriber, writers.acknowledged);
-    // How long the restarted process took to send an event of its own: the dead incarnation's relay
-    // lease (15 s) holds its relay back until it lapses.
-    const { found } = eventsOfChanges(
-      await readFeed(restarted.baseUrl, token).then((f) => f.events),
-      writers.acknowledged.slice(afterRestart),
-    );
-    const newIds = new Set([...found.values()].map((e) => e.id));
-    const firstNew = Math.min(...subscriber.receipts.filter((r) => newIds.has(r.webhookId)).map((r) => r.at));
-    t.diagnostic(
-      `the first webhook of a change made after the restart came ${firstNew - writtenAt} ms after the first of them`,
-    );
+    const freshEvent = eventsOfChanges(await cardEventsInFeed(restarted, token), [fresh]).found.get(fresh);
+    const freshReceipt = subscriber.receipts.find((r) => r.webhookId === freshEvent?.id);
+    assert.ok(freshReceipt, "the new card's webhook arrived");
+    restartLatencyMs = freshReceipt.at - writtenAt;
+    t.diagnostic(`a card created right after the restart was sent ${restartLatencyMs} ms after its creation`);
     t.diagnostic(
       `${acknowledgedAtKill} changes acknowledged before the kill; ${subscriber.receipts.length - receiptsBefore} ` +
         `webhook requests after the restart; everything delivered ${Date.now() - restartedAt} ms after it`,
     );
     await stopHub(restarted);
+  });
+
+  it("a restarted hub sends a new change's webhook within seconds", {
+    todo:
+      "the killed incarnation's relay lease (15 s, src/hub.ts RELAY_LEASE_MS) holds the restarted " +
+      "process's relay back until it lapses: nothing is relayed meanwhile",
+  }, () => {
+    assert.ok(restartLatencyMs !== undefined, "needs the test above");
+    assert.ok(restartLatencyMs < 3000, `sent ${restartLatencyMs} ms after the change`);
   });
 });
 
@@ -333,6 +342,7 @@ if (unavailable !== undefined) {
       const holderBefore = await relayHolder();
       const b = await start();
       const token = await onboard(a.baseUrl, ADMIN_TOKEN, UNIVERSITY);
+      subscriber.senders = [a.child.pid, b.child.pid].flatMap((pid) => (pid === undefined ? [] : [pid]));
       await subscriber.start();
       const subscriptionId = await subscribe(b.baseUrl, token, subscriber, { types: CARD_TYPES });
       const esis = Array.from({ length: 3 }, (_, i) => `urn:schac:personalUniqueCode:int:esi:fr:pgcrash${i}`);
@@ -342,17 +352,21 @@ if (unavailable !== undefined) {
       const writers = new CardWriters(() => hubs, token);
       writers.start([...esis, ...esis]);
 
+      // The kill comes while A has a webhook request in flight: A cannot settle that delivery any more, and
+      // B cannot take it before A's claim lapses.
       await waitUntil(
         () => {
           writers.check();
           return (
-            writers.acknowledged.length >= 80 && subscriber.receipts.length >= 20 && subscriber.pending > 0
+            writers.acknowledged.length >= 80 &&
+            subscriber.receipts.length >= 20 &&
+            subscriber.unanswered(a.child.pid).length > 0
           );
         },
         60_000,
         () => `${writers.acknowledged.length} changes, ${subscriber.receipts.length} webhooks`,
       );
-      const unanswered = subscriber.pending;
+      const unanswered = subscriber.unanswered(a.child.pid).length;
       writers.down.add(a);
       await killHub(a);
       const killedAt = Date.now();
@@ -369,7 +383,7 @@ if (unavailable !== undefined) {
       t.diagnostic(
         `at the kill: feed at #${state.latest}, relayed to #${state.relayed}, dispatched to ` +
           `#${state.dispatched}, ${state.pending} deliveries pending (${state.claimed} claimed), ` +
-          `${unanswered} webhook requests unanswered`,
+          `${unanswered} webhook requests from the victim unanswered`,
       );
       assert.ok(Number(state.pending) > 0, "the kill came with webhooks still to send");
 

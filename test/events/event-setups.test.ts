@@ -73,6 +73,7 @@ async function scenario(t: TestContext, hubs: readonly HubProcess[], subscribers
   const via = (n: number) => hubs[n % hubs.length]!.baseUrl;
   const organisation = async (fixture: { id: string }, n: number): Promise<Organisation> => {
     const subscriber = new RecordingSubscriber((i) => ({ status: 200, delayMs: i % 4 }));
+    subscriber.senders = hubs.flatMap((hub) => (hub.child.pid === undefined ? [] : [hub.child.pid]));
     subscribers.push(subscriber);
     await subscriber.start();
     const token = await onboard(via(n), ADMIN_TOKEN, fixture);
@@ -198,10 +199,15 @@ async function scenario(t: TestContext, hubs: readonly HubProcess[], subscribers
         `${org.id}'s stream on ${hub.baseUrl}: its feed, in order`,
       );
     }
+    const receipts = [university, other, canteen].flatMap((org) => org.subscriber.receipts);
+    const bySender = hubs.map((hub, i) => {
+      const sent = receipts.filter((r) => r.sender === hub.child.pid).length;
+      return `process ${i + 1}: ${sent}`;
+    });
     t.diagnostic(
       `${university.acknowledged.length + other.acknowledged.length} changes through ${hubs.length} ` +
-        `process(es); webhooks: ${[...expected].map(([o, e]) => `${o.id} ${e.length}`).join(", ")}; ` +
-        `${streams.length} streams`,
+        `process(es); webhooks: ${[...expected].map(([o, e]) => `${o.id} ${e.length}`).join(", ")} ` +
+        `(sent by ${bySender.join(", ")}); ${streams.length} streams`,
     );
   } finally {
     await Promise.all(streams.map(({ reader }) => reader.close()));

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { Webhook } from "standardwebhooks";
 import { cardPayload, personPayload } from "./fixtures.ts";
@@ -146,6 +147,8 @@ export interface Receipt {
   readonly event: FeedEvent;
   /** `Date.now()` when the request had arrived. */
   readonly at: number;
+  /** The process that sent it, when {@link RecordingSubscriber.senders} could tell. */
+  readonly sender: number | undefined;
   status: number | undefined;
 }
 
@@ -160,6 +163,8 @@ export class RecordingSubscriber {
   #pending = 0;
   url = "";
   secret = "";
+  /** Process ids that may send webhooks: each receipt records which one did (Linux only). */
+  senders: readonly number[] = [];
 
   constructor(
     answer: (n: number) => { status: number; delayMs: number } = () => ({ status: 200, delayMs: 0 }),
@@ -188,6 +193,7 @@ export class RecordingSubscriber {
       headers,
       event: JSON.parse(request.body) as FeedEvent,
       at: Date.now(),
+      sender: socketOwner(response.socket?.remotePort, this.senders),
       status: undefined,
     };
     this.receipts.push(receipt);
@@ -200,6 +206,14 @@ export class RecordingSubscriber {
     };
     if (delayMs > 0) setTimeout(reply, delayMs);
     else reply();
+  }
+
+  /** Requests not answered yet, from `sender` when given (as far as {@link senders} can tell). */
+  unanswered(sender?: number): Receipt[] {
+    return this.receipts.filter(
+      (r) =>
+        r.status === undefined && (sender === undefined || r.sender === undefined || r.sender === sender),
+    );
   }
 
   /** The receipts the subscriber accepted (answered 2xx). */
@@ -218,6 +232,35 @@ export class RecordingSubscriber {
 
   close(): Promise<void> {
     return this.#receiver.close();
+  }
+}
+
+/**
+ * Which of `pids` holds the loopback TCP socket whose local port is `port`, read from `/proc` (undefined
+ * elsewhere, or when the socket is gone).
+ */
+export function socketOwner(port: number | undefined, pids: readonly number[]): number | undefined {
+  if (port === undefined || pids.length === 0) return undefined;
+  try {
+    const hexPort = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+    const inodes = new Set<string>();
+    for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+      for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+        const fields = line.trim().split(/\s+/);
+        if (fields[1]?.endsWith(hexPort) && fields[9] !== undefined) inodes.add(`socket:[${fields[9]}]`);
+      }
+    }
+    return pids.find((pid) =>
+      readdirSync(`/proc/${pid}/fd`).some((fd) => {
+        try {
+          return inodes.has(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        } catch {
+          return false; // closed meanwhile
+        }
+      }),
+    );
+  } catch {
+    return undefined;
   }
 }
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
+import { NatsEventBus } from "../../src/adapters/bus/nats/nats-event-bus.ts";
 import { PostgresStorage } from "../../src/adapters/storage/postgres/postgres-storage.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import { buildApp } from "../../src/http/app.ts";
@@ -10,6 +11,7 @@ import { createServices, createStorage } from "../../src/hub.ts";
 import { type Clock, systemClock } from "../../src/ports/clock.ts";
 import type { EventBus } from "../../src/ports/event-bus.ts";
 import { bootstrapOperator } from "../../src/services/operator-bootstrap.ts";
+import { deleteStream, NATS_TEST_URL, throwawayStream } from "./nats-server.ts";
 import { adminQuery, TEST_DATABASE_URL, throwawayName } from "./postgres-server.ts";
 
 export const ADMIN_TOKEN = "oesc_test-admin-token-0123456789abcdefghijklmnop";
@@ -37,6 +39,16 @@ function testStore(config: Config): { storage: ReturnType<typeof createStorage>;
   return { storage: new PostgresStorage({ connectionString: TEST_DATABASE_URL, schema }), schema };
 }
 
+/**
+ * The bus of the in-process hubs: the in-process one, or NATS JetStream on a throwaway stream when
+ * `OPENESC_TEST_BUS=nats` (set by `test/events/postgres-nats-events.test.ts` to run the event suites there).
+ */
+function natsTestBus(): { bus: EventBus; stream?: string } | undefined {
+  if (process.env["OPENESC_TEST_BUS"] !== "nats") return undefined;
+  const { stream, subjectPrefix } = throwawayStream();
+  return { bus: new NatsEventBus({ servers: NATS_TEST_URL, stream, subjectPrefix, timeoutMs: 5000 }), stream };
+}
+
 /** A real hub on a throwaway store (SQLite file, or PostgreSQL schema), for in-process HTTP tests. */
 export async function startTestHub(
   options: {
@@ -59,7 +71,8 @@ export async function startTestHub(
   const { storage, schema } = testStore(config);
   await storage.init();
   await bootstrapOperator({ storage, clock }, ADMIN_TOKEN);
-  const services = createServices(config, storage, clock, options.bus);
+  const testBus = options.bus ? { bus: options.bus, stream: undefined } : natsTestBus();
+  const services = createServices(config, storage, clock, testBus?.bus);
   const app = await buildApp({ ...config, services, logger: false });
   await app.ready();
   if (options.delivery) await services.delivery.start();
@@ -98,6 +111,7 @@ export async function startTestHub(
       await app.close();
       await storage.close();
       if (schema !== null) await adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      if (testBus?.stream) await deleteStream(testBus.stream);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

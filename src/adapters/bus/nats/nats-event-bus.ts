@@ -232,7 +232,14 @@ export class NatsEventBus implements EventBus {
       .map((server) => server.trim())
       .filter((server) => server !== "");
     const nc = await within(
-      connect({ servers, timeout, name: this.#options.name ?? "openesc", maxReconnectAttempts: -1 }),
+      // No async stack traces: they cost two captured errors per publish, and every call has our own timeout.
+      connect({
+        servers,
+        timeout,
+        name: this.#options.name ?? "openesc",
+        maxReconnectAttempts: -1,
+        noAsyncTraces: true,
+      }),
       timeout,
       "connect",
       (late) => void late.close().catch(() => undefined),
