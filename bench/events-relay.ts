@@ -130,6 +130,7 @@ async function prepare(
       issuer: null,
       cardSet: false,
       state: "active",
+      startAfter: 0,
       createdAt: CREATED_AT,
       updatedAt: CREATED_AT,
     });

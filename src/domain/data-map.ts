@@ -965,6 +965,7 @@ export const NON_DATA_COLUMNS: Readonly<Record<string, string>> = {
   "leases.holder": "which process holds it",
   "leases.expires_at": "until when",
   "subscriptions.seq": "internal row number (cursor position of the listing)",
+  "subscriptions.start_after": "the feed position from which the subscription receives events",
   "deliveries.position": "the event's place in the feed",
   "deliveries.claimed_by": "which process is sending the delivery",
   "deliveries.claimed_until": "until when another process leaves it alone",

@@ -11,10 +11,10 @@ import type { DeliveryProjection, Subscription } from "./subscription.ts";
  */
 export function deliveryProjection(
   event: StoredEvent,
-  subscription: Pick<Subscription, "organisationId" | "types" | "issuer" | "cardSet" | "createdAt">,
+  subscription: Pick<Subscription, "organisationId" | "types" | "issuer" | "cardSet" | "startAfter">,
   inCardSet: boolean,
 ): DeliveryProjection | null {
-  if (event.occurredAt < subscription.createdAt) return null;
+  if (event.position <= subscription.startAfter) return null;
   return readerProjection(event, subscription, inCardSet);
 }
 

@@ -27,6 +27,11 @@ export interface Subscription {
    */
   readonly cardSet: boolean;
   readonly state: SubscriptionState;
+  /**
+   * The feed's newest position when the subscription was made: only later events are delivered to it
+   * (earlier ones are in the pull feed). A position, not a time, so that no clock decides.
+   */
+  readonly startAfter: number;
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly version: number;

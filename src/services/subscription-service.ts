@@ -85,6 +85,7 @@ export class SubscriptionService {
         issuer,
         cardSet: input.cardSet ?? cards.length > 0,
         state: "active",
+        startAfter: await tx.outbox.latestPosition(),
         createdAt: now,
         updatedAt: now,
       });

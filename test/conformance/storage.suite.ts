@@ -147,6 +147,7 @@ function newSubscription(organisationId: string, extra: Partial<NewSubscription>
     url: "https://hooks.example.org/openesc",
     secret: `whsec_${randomBytes(32).toString("base64")}`,
     description: null,
+    startAfter: 0,
     types: null,
     issuer: null,
     cardSet: false,

@@ -1591,7 +1591,7 @@ describe("authorisation matrix: every route × every caller", () => {
         const expected = expectedFor(c, caller);
         const title = `${caseName(c)} as ${LABELS[caller]} → ${expected.status}${expected.code ? ` ${expected.code}` : ""}`;
         it(title, async () => {
-          const ctx = await fresh({ subscription: c.route.includes("/v1/subscriptions/") });
+          const ctx = await fresh({ subscription: c.route.includes("/v1/subscriptions") });
           const url = c.url(ctx, caller);
           const payload = c.payload?.(ctx, caller);
           const refusal = expected.status >= 400;

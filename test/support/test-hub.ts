@@ -46,7 +46,10 @@ function testStore(config: Config): { storage: ReturnType<typeof createStorage>;
 function natsTestBus(): { bus: EventBus; stream?: string } | undefined {
   if (process.env["OPENESC_TEST_BUS"] !== "nats") return undefined;
   const { stream, subjectPrefix } = throwawayStream();
-  return { bus: new NatsEventBus({ servers: NATS_TEST_URL, stream, subjectPrefix, timeoutMs: 5000 }), stream };
+  return {
+    bus: new NatsEventBus({ servers: NATS_TEST_URL, stream, subjectPrefix, timeoutMs: 5000 }),
+    stream,
+  };
 }
 
 /** A real hub on a throwaway store (SQLite file, or PostgreSQL schema), for in-process HTTP tests. */

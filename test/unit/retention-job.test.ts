@@ -400,6 +400,7 @@ describe("the retention job", () => {
         issuer: null,
         cardSet: false,
         state: "active",
+        startAfter: 0,
         createdAt: NOW,
         updatedAt: NOW,
       }),

@@ -16,8 +16,8 @@ const literals = (values: readonly string[], options: Record<string, unknown> = 
   );
 
 const typesDescription = `Event types delivered, as \`card.updated\` or \`eu.openesc.card.updated\`; null for all. Known: ${EVENT_TYPES.join(", ")}`;
-const EscnList = (description: string) =>
-  Type.Array(Type.String({ maxLength: 64 }), { description, maxItems: 1000 });
+// No maxItems: the service answers CARD_SET_TOO_LARGE above 1,000, which says what to do about it.
+const EscnList = (description: string) => Type.Array(Type.String({ maxLength: 64 }), { description });
 
 export const SubscriptionInput = Type.Object(
   {

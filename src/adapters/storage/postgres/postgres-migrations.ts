@@ -159,6 +159,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     issuer text,
     card_set boolean NOT NULL DEFAULT false,
     state text NOT NULL CHECK (state IN ('active', 'paused')),
+    start_after bigint NOT NULL,
     created_at text NOT NULL,
     updated_at text NOT NULL,
     version integer NOT NULL,

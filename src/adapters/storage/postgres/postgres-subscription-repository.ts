@@ -27,7 +27,7 @@ export class PostgresSubscriptionRepository implements SubscriptionRepository {
 
   async insert(subscription: NewSubscription): Promise<Subscription> {
     const { rows } = await this.#db.query<{ seq: number | string }>(
-      `INSERT INTO subscriptions (${SUBSCRIPTION_INSERT_COLUMNS}) VALUES (${params(12)}) RETURNING seq`,
+      `INSERT INTO subscriptions (${SUBSCRIPTION_INSERT_COLUMNS}) VALUES (${params(13)}) RETURNING seq`,
       subscriptionInsertValues(subscription, flag),
     );
     return {

@@ -17,6 +17,8 @@ export interface SubscriptionRow {
   /** SQLite stores 0 or 1, PostgreSQL a boolean. */
   card_set: number | boolean;
   state: SubscriptionState;
+  /** bigint: `pg` may answer it as a string. */
+  start_after: number | string;
   created_at: string;
   updated_at: string;
   version: number;
@@ -27,11 +29,11 @@ export interface SubscriptionRow {
 
 /** Every column of `subscriptions`. */
 export const SUBSCRIPTION_COLUMNS = `seq, id, organisation_id, url, secret, description, types, issuer, card_set, state,
-  created_at, updated_at, version, last_attempt_at, last_status, last_error`;
+  start_after, created_at, updated_at, version, last_attempt_at, last_status, last_error`;
 
 /** The columns a new subscription writes, in the order of {@link subscriptionInsertValues}; `seq` is generated. */
 export const SUBSCRIPTION_INSERT_COLUMNS =
-  "id, organisation_id, url, secret, description, types, issuer, card_set, state, created_at, updated_at, version";
+  "id, organisation_id, url, secret, description, types, issuer, card_set, state, start_after, created_at, updated_at, version";
 
 export const toSubscription = (row: SubscriptionRow): Subscription => ({
   id: row.id,
@@ -44,6 +46,7 @@ export const toSubscription = (row: SubscriptionRow): Subscription => ({
   issuer: row.issuer,
   cardSet: row.card_set === true || row.card_set === 1,
   state: row.state,
+  startAfter: Number(row.start_after),
   createdAt: row.created_at,
   updatedAt: row.updated_at,
   version: row.version,
@@ -73,6 +76,7 @@ export function subscriptionInsertValues(
     subscription.issuer,
     flag(subscription.cardSet),
     subscription.state,
+    subscription.startAfter,
     subscription.createdAt,
     subscription.updatedAt,
     1,

@@ -160,6 +160,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     issuer TEXT,
     card_set INTEGER NOT NULL DEFAULT 0,
     state TEXT NOT NULL CHECK (state IN ('active', 'paused')),
+    start_after INTEGER NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     version INTEGER NOT NULL,

@@ -26,7 +26,7 @@ export class SqliteSubscriptionRepository implements SubscriptionRepository {
 
   async insert(subscription: NewSubscription): Promise<Subscription> {
     const result = this.#db.run(
-      `INSERT INTO subscriptions (${SUBSCRIPTION_INSERT_COLUMNS}) VALUES (${placeholders(12)})`,
+      `INSERT INTO subscriptions (${SUBSCRIPTION_INSERT_COLUMNS}) VALUES (${placeholders(13)})`,
       ...subscriptionInsertValues(subscription, flag),
     );
     return {

@@ -153,7 +153,8 @@ export function eventRoutes(app: FastifyInstance, { services, options }: RouteDe
           after = Number(page.next);
           for (const event of page.items) {
             const message = `id: ${event.sequence}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
-            if (!raw.write(message) && open) await once(raw, "drain");
+            // A slow reader: wait for it, or for it to hang up (a drain that never comes must not hold us).
+            if (!raw.write(message) && open) await Promise.race([once(raw, "drain"), once(raw, "close")]);
           }
           if (moved) continue;
           const woken = await watch.wait(KEEP_ALIVE_MS);
