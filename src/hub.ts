@@ -59,6 +59,9 @@ export function createBus(config: Config, log?: NatsEventBusLog): EventBus {
   return new MemoryEventBus();
 }
 
+/** The embedded hub's holder id, the same across restarts (see `createServices`). */
+const EMBEDDED_HUB_HOLDER = "embedded-hub";
+
 /** Lease of the relay: short, so that another process takes over soon after its holder dies. */
 const RELAY_LEASE_MS = 15_000;
 
@@ -71,6 +74,11 @@ export function createServices(
   // Every commit that carries events wakes the relay and the event streams of this process at once.
   let delivery: EventDelivery | undefined;
   const storage = signalCommits(rawStorage, () => delivery?.eventsCommitted());
+  // Who this process is when it takes a lease or claims a delivery. On a store of its own the hub is the
+  // same holder across restarts, so that after a crash it takes its leases and claims back at once
+  // instead of waiting for them to lapse (the CLI, when it runs a job beside it, is another holder).
+  // Processes sharing a store each have their own, so that a dead one's leases pass to the others.
+  const holder = rawStorage.capabilities.sharedBetweenProcesses ? PROCESS_HOLDER_ID : EMBEDDED_HUB_HOLDER;
   const audit = new AuditTrail(storage, clock, { flushAfterMs: config.auditFlushMs });
   const ctx = { storage, clock, timeZone: config.timeZone, audit };
   // A process-local cache is exact only while this process sees every write, i.e. on a store it owns.
@@ -81,10 +89,13 @@ export function createServices(
     for (const escn of escns) cache.invalidate(escn);
   };
   const expiry = new ExpiryJob(ctx, {
-    lock: new LeaderLock(storage, clock, "expiry", { ttlMs: 2 * config.expiryIntervalMinutes * 60_000 }),
+    lock: new LeaderLock(storage, clock, "expiry", {
+      ttlMs: 2 * config.expiryIntervalMinutes * 60_000,
+      holder,
+    }),
   });
   delivery = new EventDelivery(storage, clock, bus, {
-    relayLock: new LeaderLock(storage, clock, "relay", { ttlMs: RELAY_LEASE_MS }),
+    relayLock: new LeaderLock(storage, clock, "relay", { ttlMs: RELAY_LEASE_MS, holder }),
     relayLeaseTtlMs: RELAY_LEASE_MS,
     expiry,
     expiryIntervalMs: config.expiryIntervalMinutes * 60_000,
@@ -96,7 +107,7 @@ export function createServices(
     }),
     sender: {
       publicUrl: config.publicUrl,
-      holder: PROCESS_HOLDER_ID,
+      holder,
       timeoutMs: config.webhookTimeoutMs,
       concurrency: config.webhookConcurrency,
       perSubscription: config.webhookConcurrencyPerSubscription,
@@ -126,6 +137,7 @@ export function createServices(
       // The lease outlives the interval, so that the process running the job keeps it between runs.
       lock: new LeaderLock(storage, clock, "retention", {
         ttlMs: 2 * config.retentionIntervalMinutes * 60_000,
+        holder,
       }),
       onCardsDeleted: forgetCards,
     }),

@@ -74,6 +74,8 @@ export class EventDelivery {
     this.#started = true;
     const { pollMs } = this.#options;
     await this.bus.init();
+    // Claims this holder left behind (a crash of the previous run on a store of its own) are free again.
+    await this.#storage.transaction((tx) => tx.deliveries.releaseClaims(this.#options.sender.holder));
     this.#consumers.push(await this.bus.consume(DISPATCH_GROUP, (batch) => this.dispatcher.handle(batch)));
     this.#consumers.push(await this.bus.watch(() => this.feedWatch.notify()));
     // Commits of other processes sharing the store wake this one's relay and streams at once.

@@ -371,6 +371,8 @@ export interface DeliveryRepository {
   /** Dead deliveries of the subscription (all of them, or those in `ids`) back to pending, due at `now`, attempts reset; returns how many. */
   redeliver(subscriptionId: string, ids: readonly number[] | null, now: string): Promise<number>;
   countByState(subscriptionId: string): Promise<Record<DeliveryState, number>>;
+  /** Releases every claim `holder` has (a restarted process whose claims are its own); returns how many. */
+  releaseClaims(holder: string): Promise<number>;
   /** Removes delivered deliveries older than `before` (retention); returns how many. */
   purgeDeliveredBefore(before: string): Promise<number>;
 }

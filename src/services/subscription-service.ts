@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { DISPATCH_CURSOR } from "../delivery/event-dispatcher.ts";
 import { generateWebhookSecret } from "../delivery/standard-webhooks.ts";
 import {
   ConflictError,
@@ -10,7 +11,7 @@ import { parseEscn } from "../domain/escn.ts";
 import { EVENT_NAMESPACE, type EventType, isEventType } from "../domain/events.ts";
 import type { Delivery, DeliveryState, Subscription, SubscriptionState } from "../domain/subscription.ts";
 import { parseWebhookUrl } from "../domain/webhook-url.ts";
-import type { Keyed, KeysetPage } from "../ports/storage.ts";
+import type { Keyed, KeysetPage, Repositories } from "../ports/storage.ts";
 import { type Principal, requireScope } from "./principal.ts";
 import type { ServiceContext } from "./service-context.ts";
 
@@ -85,7 +86,7 @@ export class SubscriptionService {
         issuer,
         cardSet: input.cardSet ?? cards.length > 0,
         state: "active",
-        startAfter: await tx.outbox.latestPosition(),
+        startAfter: await this.#feedPositionNow(tx),
         createdAt: now,
         updatedAt: now,
       });
@@ -217,6 +218,16 @@ export class SubscriptionService {
     });
     if (count > 0) this.#onChange();
     return count;
+  }
+
+  /**
+   * Where the new subscription starts. The dispatcher's cursor is locked first, so that the dispatcher
+   * cannot queue an event after this position while the subscription is not yet visible to it: it waits
+   * for this transaction, then sees the subscription.
+   */
+  async #feedPositionNow(tx: Repositories): Promise<number> {
+    await tx.cursors.getForUpdate(DISPATCH_CURSOR);
+    return tx.outbox.latestPosition();
   }
 
   async #own(

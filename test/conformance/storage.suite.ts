@@ -1743,6 +1743,36 @@ export function storageConformance(name: string, open: () => Promise<StorageUnde
         }
       });
 
+      it("releaseClaims frees only the given holder's claims, so that it can claim them again at once", async () => {
+        const { pic } = await seed();
+        const [one, two] = await insertSubscriptions(pic, 2);
+        try {
+          await store().transaction((tx) =>
+            tx.deliveries.enqueue([
+              newDelivery(one!.id, 1, "key-a", minutesAfter(0)),
+              newDelivery(two!.id, 2, "key-b", minutesAfter(0)),
+            ]),
+          );
+          const [a] = await deliveryIds(one!.id);
+          const [b] = await deliveryIds(two!.id);
+          assert.equal(
+            (await claim(1, "A", { until: minutesAfter(60), excludeSubscriptions: [two!.id] })).length,
+            1,
+          );
+          assert.equal((await claim(1, "B", { until: minutesAfter(60) })).length, 1);
+          assert.deepEqual(await claim(2, "A"), [], "both claimed");
+          assert.equal(await store().transaction((tx) => tx.deliveries.releaseClaims("A")), 1);
+          assert.deepEqual(
+            (await claim(2, "A")).map((c) => c.delivery.id),
+            [a],
+            "A's own claim is free again; B's still holds",
+          );
+          assert.ok(b !== undefined);
+        } finally {
+          await dropSubscriptions([one!.id, two!.id]);
+        }
+      });
+
       it("processes claiming at once never get the same delivery, nor two of one subject", async () => {
         const { pic } = await seed();
         const subs = await insertSubscriptions(pic, 2);

@@ -273,11 +273,7 @@ describe("webhooks across a SIGKILL: SQLite and the in-process bus, one process"
     await stopHub(restarted);
   });
 
-  it("a restarted hub sends a new change's webhook within seconds", {
-    todo:
-      "the killed incarnation's relay lease (15 s, src/hub.ts RELAY_LEASE_MS) holds the restarted " +
-      "process's relay back until it lapses: nothing is relayed meanwhile",
-  }, () => {
+  it("a restarted hub sends a new change's webhook within seconds", () => {
     assert.ok(restartLatencyMs !== undefined, "needs the test above");
     assert.ok(restartLatencyMs < 3000, `sent ${restartLatencyMs} ms after the change`);
   });

@@ -149,6 +149,14 @@ export class PostgresDeliveryRepository implements DeliveryRepository {
     return countsByState(rows);
   }
 
+  async releaseClaims(holder: string): Promise<number> {
+    const result = await this.#db.query(
+      "UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1 AND state = 'pending'",
+      [holder],
+    );
+    return result.rowCount ?? 0;
+  }
+
   async purgeDeliveredBefore(before: string): Promise<number> {
     const result = await this.#db.query(
       "DELETE FROM deliveries WHERE state = 'delivered' AND delivered_at < $1",

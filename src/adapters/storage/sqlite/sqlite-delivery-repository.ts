@@ -169,6 +169,13 @@ export class SqliteDeliveryRepository implements DeliveryRepository {
     );
   }
 
+  async releaseClaims(holder: string): Promise<number> {
+    return this.#db.run(
+      "UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ? AND state = 'pending'",
+      holder,
+    ).changes;
+  }
+
   async purgeDeliveredBefore(before: string): Promise<number> {
     return this.#db.run("DELETE FROM deliveries WHERE state = 'delivered' AND delivered_at < ?", before)
       .changes;
