@@ -409,7 +409,7 @@ describe("native API /v1", () => {
     it("gives a kind's full set of scopes by default, and only a subset of them on request", async () => {
       const full = await create(CANTEEN.id, ADMIN_TOKEN, { name: "till" });
       ok(full, 201);
-      assert.deepEqual(full.json().scopes, ["tokens:manage"]);
+      assert.deepEqual(full.json().scopes, ["tokens:manage", "events:read", "subscriptions:manage"]);
       const refused = await create(CANTEEN.id, ADMIN_TOKEN, { name: "till", scopes: ["cards:read"] });
       problem(refused, 400, "VALIDATION_FAILED");
       assert.equal(refused.json().errors[0].field, "/scopes/0");
