@@ -6,11 +6,14 @@ import { after, before, describe, it, type TestContext } from "node:test";
 import Database from "better-sqlite3";
 import {
   type AcknowledgedChange,
+  CARD_EVENT_TYPES,
   createCard,
   deliveryBreaches,
   eventsOfChanges,
   expect,
+  FAST_HUB_ENV,
   type FeedEvent,
+  isCardEvent,
   killHub,
   onboard,
   RecordingSubscriber,
@@ -42,19 +45,11 @@ import { ADMIN_TOKEN } from "../support/test-hub.ts";
  * order; nothing arrives that the feed does not hold.
  */
 
-/** Fast loops and retries, so that the test does not wait for production intervals. */
 const FAST = {
-  OPENESC_ADMIN_TOKEN: ADMIN_TOKEN,
-  OPENESC_PUBLIC_URL: "https://hub.example.org",
-  OPENESC_LOG_LEVEL: "warn",
-  OPENESC_ALLOW_PRIVATE_WEBHOOKS: "true",
-  OPENESC_EVENT_POLL_MS: "50",
-  OPENESC_WEBHOOK_RETRY_BASE_MS: "50",
-  OPENESC_WEBHOOK_RETRY_MAX_MS: "400",
+  ...FAST_HUB_ENV,
   // A claim outlives the attempt by 2 × timeout + 5 s: what a killed sender's claims take to lapse.
   OPENESC_WEBHOOK_TIMEOUT_MS: "2000",
 };
-const CARD_TYPES = ["card.created", "card.updated"];
 /** The relay lease is 15 s, NATS's ack wait 30 s: a generous bound for the survivor to catch up. */
 const CATCH_UP_MS = 120_000;
 
@@ -134,7 +129,7 @@ class CardWriters {
 /** The university's card events in the feed: what its subscription must receive. */
 async function cardEventsInFeed(hub: HubProcess, token: string): Promise<FeedEvent[]> {
   const { events } = await readFeed(hub.baseUrl, token);
-  return events.filter((e) => CARD_TYPES.includes(e.type.replace("eu.openesc.", "")));
+  return events.filter(isCardEvent);
 }
 
 async function subscriptionCounts(hub: HubProcess, token: string, id: string) {
@@ -201,7 +196,7 @@ describe("webhooks across a SIGKILL: SQLite and the in-process bus, one process"
     hub = await startHubProcess(env);
     const token = await onboard(hub.baseUrl, ADMIN_TOKEN, UNIVERSITY);
     await subscriber.start();
-    const subscriptionId = await subscribe(hub.baseUrl, token, subscriber, { types: CARD_TYPES });
+    const subscriptionId = await subscribe(hub.baseUrl, token, subscriber, { types: CARD_EVENT_TYPES });
     const esis = Array.from({ length: 3 }, (_, i) => `urn:schac:personalUniqueCode:int:esi:fr:crash${i}`);
     for (const esi of esis) await registerPerson(hub.baseUrl, token, UNIVERSITY.id, esi);
     // Two cards for each of three persons: six subjects written at once.
@@ -340,7 +335,7 @@ if (unavailable !== undefined) {
       const token = await onboard(a.baseUrl, ADMIN_TOKEN, UNIVERSITY);
       subscriber.senders = [a.child.pid, b.child.pid].flatMap((pid) => (pid === undefined ? [] : [pid]));
       await subscriber.start();
-      const subscriptionId = await subscribe(b.baseUrl, token, subscriber, { types: CARD_TYPES });
+      const subscriptionId = await subscribe(b.baseUrl, token, subscriber, { types: CARD_EVENT_TYPES });
       const esis = Array.from({ length: 3 }, (_, i) => `urn:schac:personalUniqueCode:int:esi:fr:pgcrash${i}`);
       for (const [i, esi] of esis.entries()) {
         await registerPerson(hubs[i % 2]!.baseUrl, token, UNIVERSITY.id, esi);

@@ -5,11 +5,14 @@ import { join } from "node:path";
 import { after, before, describe, it, type TestContext } from "node:test";
 import {
   type AcknowledgedChange,
+  CARD_EVENT_TYPES,
   createCard,
   deliveryBreaches,
   eventsOfChanges,
   expect,
+  FAST_HUB_ENV,
   type FeedEvent,
+  isCardEvent,
   killHub,
   onboard,
   RecordingSubscriber,
@@ -41,22 +44,12 @@ import { ADMIN_TOKEN } from "../support/test-hub.ts";
  * order.
  */
 
-const FAST = {
-  OPENESC_ADMIN_TOKEN: ADMIN_TOKEN,
-  OPENESC_PUBLIC_URL: "https://hub.example.org",
-  OPENESC_LOG_LEVEL: "warn",
-  OPENESC_ALLOW_PRIVATE_WEBHOOKS: "true",
-  OPENESC_EVENT_POLL_MS: "50",
-  OPENESC_WEBHOOK_RETRY_BASE_MS: "50",
-  OPENESC_WEBHOOK_RETRY_MAX_MS: "400",
-};
-const CARD_TYPES = ["card.created", "card.updated"];
+const FAST = FAST_HUB_ENV;
 /** Cards per organisation, and status changes per card: 2 × 3 × (1 + 9) = 60 card changes. */
 const CARDS = 3;
 const FLIPS = 9;
 const WAIT_MS = 60_000;
 
-const isCardEvent = (e: FeedEvent) => CARD_TYPES.includes(e.type.replace("eu.openesc.", ""));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Organisation {
@@ -83,9 +76,9 @@ async function scenario(t: TestContext, hubs: readonly HubProcess[], subscribers
   const other = await organisation(OTHER_UNIVERSITY, 1);
   const canteen = await organisation(CANTEEN, 0);
   university.subscriptionId = await subscribe(via(0), university.token, university.subscriber, {
-    types: CARD_TYPES,
+    types: CARD_EVENT_TYPES,
   });
-  other.subscriptionId = await subscribe(via(1), other.token, other.subscriber, { types: CARD_TYPES });
+  other.subscriptionId = await subscribe(via(1), other.token, other.subscriber, { types: CARD_EVENT_TYPES });
 
   // Every event from here on: the streams start after it, and it is where the feed is read from.
   const start = (await readFeed(via(0), university.token)).next;

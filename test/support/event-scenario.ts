@@ -3,6 +3,7 @@ import type { ServerResponse } from "node:http";
 import { Webhook } from "standardwebhooks";
 import { cardPayload, personPayload } from "./fixtures.ts";
 import { exited, type HubProcess } from "./hub-process.ts";
+import { ADMIN_TOKEN } from "./test-hub.ts";
 import { WebhookReceiver } from "./webhook-receiver.ts";
 
 /*
@@ -12,6 +13,27 @@ import { WebhookReceiver } from "./webhook-receiver.ts";
  */
 
 /** A CloudEvent as the feed, the stream and webhooks carry it. */
+/**
+ * Hub process settings for event tests: fast loops and retries, so that a test does not wait for
+ * production intervals, and loopback subscribers allowed.
+ */
+export const FAST_HUB_ENV: Readonly<Record<string, string>> = {
+  OPENESC_ADMIN_TOKEN: ADMIN_TOKEN,
+  OPENESC_PUBLIC_URL: "https://hub.example.org",
+  OPENESC_LOG_LEVEL: "warn",
+  OPENESC_ALLOW_PRIVATE_WEBHOOKS: "true",
+  OPENESC_EVENT_POLL_MS: "50",
+  OPENESC_WEBHOOK_RETRY_BASE_MS: "50",
+  OPENESC_WEBHOOK_RETRY_MAX_MS: "400",
+};
+
+/** The card event types the process tests subscribe to. */
+export const CARD_EVENT_TYPES = ["card.created", "card.updated"];
+
+/** Whether a feed event is one of {@link CARD_EVENT_TYPES}. */
+export const isCardEvent = (e: { type: string }) =>
+  CARD_EVENT_TYPES.includes(e.type.replace("eu.openesc.", ""));
+
 export interface FeedEvent {
   readonly id: string;
   readonly type: string;
