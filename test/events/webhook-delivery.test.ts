@@ -218,6 +218,7 @@ describe("webhooks: retries, the dead-letter list and redelivery", () => {
         OPENESC_EVENT_POLL_MS: "20",
         OPENESC_WEBHOOK_RETRY_BASE_MS: "60000",
         OPENESC_WEBHOOK_RETRY_HORIZON_MS: "1800000",
+        OPENESC_WEBHOOK_TIMEOUT_MS: "300",
       },
     });
     university = await hub.onboard(UNIVERSITY);
@@ -356,6 +357,20 @@ describe("webhooks: retries, the dead-letter list and redelivery", () => {
     await eventually(async () =>
       assert.equal((await subscriptionOf(hub, university, id)).deliveries.delivered, 1),
     );
+    await hub.request({ method: "DELETE", url: `/v1/subscriptions/${id}`, token: university });
+  });
+
+  it("cuts off a subscriber that accepts and never answers, and says so", async () => {
+    receiver.fallback = () => undefined; // reads the request, never answers
+    const { id } = await subscribe(hub, university, { url, types: ["card.created"] });
+    await newCard(hub, university, "urn:schac:personalUniqueCode:int:esi:fr:hang-visible");
+    await receiver.waitFor(1);
+    const attempt = await recorded(id, 1);
+    assert.equal(attempt.lastStatus, null);
+    assert.match(attempt.lastError, /no complete answer within 300 ms/);
+    assert.equal(attempt.state, "pending", "tried again later");
+    const detail = await subscriptionOf(hub, university, id);
+    assert.match(detail.lastError, /no complete answer within 300 ms/);
     await hub.request({ method: "DELETE", url: `/v1/subscriptions/${id}`, token: university });
   });
 
