@@ -97,14 +97,6 @@ export class EventDelivery {
     this.#expiryPump.start();
   }
 
-  /** Relays and queues what is waiting now (tests and benchmarks that must not wait for a poll). */
-  async flush(): Promise<void> {
-    while (await this.relay.runOnce()) {
-      // publish until the relay has caught up
-    }
-    await this.#relayPump?.idle();
-  }
-
   async stop(): Promise<void> {
     if (!this.#started) return;
     this.#started = false;

@@ -69,11 +69,6 @@ export class Pump {
     await this.#running;
   }
 
-  /** Resolves when no run is under way (tests, benchmarks). */
-  async idle(): Promise<void> {
-    while (this.#running !== undefined) await this.#running;
-  }
-
   async #loop(): Promise<void> {
     try {
       this.#wokenWhileRunning = false;
