@@ -8,6 +8,14 @@ import { createBus, createServices, createStorage } from "./hub.ts";
 import { systemClock } from "./ports/clock.ts";
 import { bootstrapOperator } from "./services/operator-bootstrap.ts";
 
+/** The hub cannot start for a reason outside it (a service it needs is away): said in one line. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StartupError";
+  }
+}
+
 export interface RunningHub {
   readonly app: FastifyInstance;
   /** Stops accepting requests, finishes those in flight, closes the store. */
@@ -28,11 +36,22 @@ export async function startHub(config: Config): Promise<RunningHub> {
     writeFileSync(file, `${generatedSecret}\n`, { mode: 0o600 });
     app.log.info({ file }, "generated the operator's token; it is in this file, readable only by its owner");
   }
+  // Relay, dispatch and webhooks; the expiry job. Each process takes its share of the work. Started before
+  // the hub listens: the bus is there (or the start fails) before the first change can be made.
+  try {
+    await services.delivery.start(app.log);
+  } catch (error) {
+    await storage.close().catch(() => undefined);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new StartupError(
+      config.natsUrl === null
+        ? `the event delivery could not start: ${reason}`
+        : `the event bus (NATS_URL) could not be reached or set up: ${reason}`,
+    );
+  }
   await app.listen({ port: config.port, host: config.host });
   // Purges what is past its documented period; only the process holding the lease "retention" runs it.
   services.retention.start(config.retentionIntervalMinutes * 60_000, app.log);
-  // Relay, dispatch and webhooks; the expiry job. Each process takes its share of the work.
-  await services.delivery.start(app.log);
   app.log.info(
     { publicUrl: config.publicUrl, dataDir: config.dataDir, store: storage.engine },
     "OpenESC hub ready",

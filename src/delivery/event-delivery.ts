@@ -92,6 +92,9 @@ export class EventDelivery {
       },
       { idleMs: this.#options.expiryIntervalMs, log },
     );
+    // The relay's first run on a new store sets where the feed's delivery starts: done before the
+    // caller goes on (to listen), so that no change can slip in ahead of it.
+    await this.relay.runOnce();
     this.#relayPump.start();
     this.#senderPump.start();
     this.#expiryPump.start();

@@ -2,6 +2,7 @@ import type { Clock } from "../ports/clock.ts";
 import type { EventBus } from "../ports/event-bus.ts";
 import type { Storage } from "../ports/storage.ts";
 import type { LeaderLock } from "../services/leader-lock.ts";
+import { DISPATCH_CURSOR } from "./event-dispatcher.ts";
 
 /** The relay's place in the feed: the position of the last event the bus holds. */
 export const RELAY_CURSOR = "relay";
@@ -53,7 +54,7 @@ export class OutboxRelay {
     }
     const stored = await this.#storage.read.cursors.get(RELAY_CURSOR);
     if (stored === undefined) {
-      await this.#record(await this.#storage.read.outbox.latestPosition());
+      await this.#record(await this.#storage.read.outbox.latestPosition(), { alsoDispatch: true });
       return true;
     }
     const events = await this.#storage.read.outbox.readAfter(Number(stored), this.#batchSize);
@@ -69,10 +70,17 @@ export class OutboxRelay {
     return this.#lock.release();
   }
 
-  async #record(position: number): Promise<void> {
+  /**
+   * Moves the relay's cursor. The first time, the dispatcher's starts at the same place: no subscription
+   * existed before, so there is nothing earlier to fan out (and a long history is not read for nothing).
+   */
+  async #record(position: number, options: { alsoDispatch?: boolean } = {}): Promise<void> {
     try {
       await this.#storage.transaction(async (tx) => {
         if (!(await this.#lock.holdsIn(tx))) throw new RelayLeaseLost();
+        if (options.alsoDispatch && (await tx.cursors.getForUpdate(DISPATCH_CURSOR)) === undefined) {
+          await tx.cursors.set(DISPATCH_CURSOR, String(position));
+        }
         this.#trustedUntil = this.#clock.now().getTime() + this.#leaseCheckMs;
         await tx.cursors.set(RELAY_CURSOR, String(position));
       });

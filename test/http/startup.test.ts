@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -64,5 +66,30 @@ describe("npm start on a fresh machine", () => {
     const code = await new Promise((resolve) => child.once("exit", resolve));
     assert.equal(code, 2);
     assert.match(stderr, /OPENESC_PUBLIC_URL must use http or https/);
+  });
+
+  it("says in one line that the event bus is away, and does not listen", async () => {
+    const silent = createServer().listen(0, "127.0.0.1");
+    await once(silent, "listening");
+    const port = (silent.address() as AddressInfo).port;
+    silent.close(); // a port where nothing answers
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      env: {
+        ...process.env,
+        OPENESC_DATA_DIR: dataDir,
+        NATS_URL: `nats://127.0.0.1:${port}`,
+        OPENESC_NATS_TIMEOUT_MS: "1000",
+        PORT: "0",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    assert.equal(code, 1);
+    assert.match(stderr, /^failed to start: the event bus \(NATS_URL\) could not be reached or set up: /);
+    assert.doesNotMatch(stderr, /\n\s+at /, "no stack trace");
   });
 });
