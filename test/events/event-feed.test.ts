@@ -491,6 +491,28 @@ describe("the event feed and the event stream", () => {
       await anonymous.body?.cancel();
     });
 
+    it("ends a stream whose token is revoked, before the next event goes out", async () => {
+      const made = await hub.request({
+        method: "POST",
+        url: `/v1/organisations/${UNIVERSITY.id}/tokens`,
+        token: university,
+        payload: { name: "dashboard" },
+      });
+      assert.equal(made.statusCode, 201, made.body);
+      const client = await stream(made.json().token);
+      await setStatus(university, escnUni, "INACTIVE");
+      await client.waitFor(1);
+      const revoked = await hub.request({
+        method: "DELETE",
+        url: `/v1/organisations/${UNIVERSITY.id}/tokens/${made.json().id}`,
+        token: university,
+      });
+      assert.equal(revoked.statusCode, 200, revoked.body);
+      await setStatus(university, escnUni, "ACTIVE");
+      await eventually(() => assert.ok(client.ended, "the stream ended"));
+      assert.equal(client.messages.length, 1, "nothing went out after the revocation");
+    });
+
     it("shows another organisation none of the caller's events", async () => {
       const mine = await stream(university);
       const theirs = await stream(other);

@@ -34,14 +34,19 @@ export function installAuthentication(app: FastifyInstance, tokens: TokenService
     if (request.routeOptions.config.auth !== true) return;
     const header = request.headers.authorization;
     if (header === undefined || header === "") throw new UnauthenticatedError();
-    const match = BEARER.exec(header);
-    if (!match?.[1])
+    const secret = bearerSecret(header);
+    if (secret === undefined)
       throw new UnauthenticatedError("UNAUTHENTICATED", "the Authorization header must be 'Bearer <token>'");
     request.principal = await tokens.authenticate(
-      match[1],
+      secret,
       request.routeOptions.config.purpose ?? "operations",
     );
   });
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerSecret(header: string | undefined): string | undefined {
+  return BEARER.exec(header ?? "")?.[1];
 }
 
 /** The caller of an authenticated route; a route that calls this without `auth: true` is a bug. */

@@ -1,12 +1,12 @@
 import { once } from "node:events";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { InvalidValueError } from "../../../domain/errors.ts";
 import type { Subscription } from "../../../domain/subscription.ts";
 import { parseFeedCursor } from "../../../services/event-feed-service.ts";
 import type { Principal } from "../../../services/principal.ts";
 import type { RouteDeps } from "../../app.ts";
-import { principalOf } from "../../plugins/authentication.ts";
+import { bearerSecret, principalOf } from "../../plugins/authentication.ts";
 import { eventRef } from "../../schemas/event-schemas.ts";
 import { bearer, problems } from "../common-responses.ts";
 
@@ -53,6 +53,17 @@ type FeedQueryType = { after?: string; limit?: number; subscription?: string };
  * feed, in commit order, through any hub process.
  */
 export function eventRoutes(app: FastifyInstance, { services, options }: RouteDeps): void {
+  /** Whether the token that opened a stream would still be accepted: a revoked or expired one ends it. */
+  const stillAuthorised = async (request: FastifyRequest): Promise<boolean> => {
+    const secret = bearerSecret(request.headers.authorization);
+    if (secret === undefined) return false;
+    try {
+      await services.tokens.authenticate(secret, "change-notification");
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const subscriptionOf = async (caller: Principal, id: string | undefined): Promise<Subscription | null> =>
     id === undefined ? null : services.subscriptions.find(caller, id);
 
@@ -158,7 +169,9 @@ export function eventRoutes(app: FastifyInstance, { services, options }: RouteDe
           }
           if (moved) continue;
           const woken = await watch.wait(KEEP_ALIVE_MS);
-          if (!woken && open) raw.write(": keep-alive\n\n");
+          // Before anything more goes out: the token must still hold (not revoked, not expired).
+          if (!open || !(await stillAuthorised(request))) break;
+          if (!woken) raw.write(": keep-alive\n\n");
         }
       } catch (error) {
         // The store went away mid-stream: end it; the client resumes with Last-Event-ID.
