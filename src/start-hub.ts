@@ -8,6 +8,9 @@ import { createBus, createServices, createStorage } from "./hub.ts";
 import { systemClock } from "./ports/clock.ts";
 import { bootstrapOperator } from "./services/operator-bootstrap.ts";
 
+/** How long a stopping hub waits for requests in flight before it cuts their connections. */
+const STOP_GRACE_MS = 10_000;
+
 /** The hub cannot start for a reason outside it (a service it needs is away): said in one line. */
 export class StartupError extends Error {
   constructor(message: string) {
@@ -62,7 +65,11 @@ export async function startHub(config: Config): Promise<RunningHub> {
       await services.retention.stop();
       // First: it ends the event streams, which the server would otherwise wait for.
       await services.delivery.stop();
+      // Requests in flight get a grace period; then whatever connection is left is cut, so that a client
+      // holding a socket open cannot keep the hub from stopping.
+      const cut = setTimeout(() => app.server.closeAllConnections(), STOP_GRACE_MS);
       await app.close();
+      clearTimeout(cut);
       await storage.close();
     },
   };

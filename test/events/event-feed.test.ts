@@ -42,6 +42,8 @@ class SseClient {
   readonly #done: Promise<void>;
   #waiters = new Set<() => void>();
   ended = false;
+  /** The body of an answer that was not a stream (a refusal). */
+  refusal: string | undefined;
 
   private constructor(response: Response, abort: AbortController) {
     this.response = response;
@@ -89,6 +91,8 @@ class SseClient {
   async #read(): Promise<void> {
     const body = this.response.body;
     if (body === null || !String(this.response.headers.get("content-type")).startsWith("text/event-stream")) {
+      // A refusal: read it whole, so that the connection does not stay half-read and keep the hub open.
+      this.refusal = await this.response.text();
       this.ended = true;
       return;
     }

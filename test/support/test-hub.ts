@@ -111,7 +111,11 @@ export async function startTestHub(
     },
     async close() {
       await services.delivery.stop();
+      // As a stopping hub does (src/start-hub.ts), with a shorter grace: a client's kept-alive socket
+      // must not hold a test up.
+      const cut = setTimeout(() => app.server.closeAllConnections(), 1000);
       await app.close();
+      clearTimeout(cut);
       await storage.close();
       if (schema !== null) await adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       if (testBus?.stream) await deleteStream(testBus.stream);

@@ -155,6 +155,9 @@ export function eventRoutes(app: FastifyInstance, { services, options }: RouteDe
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-store",
         "x-accel-buffering": "no",
+        // The connection ends with the stream: a client reconnects on a new one, and a stopping hub does
+        // not wait for a kept-alive socket left behind.
+        connection: "close",
       });
       raw.write("retry: 2000\n\n");
       try {
