@@ -2,19 +2,9 @@ import { Type } from "typebox";
 import { EVENT_TYPES } from "../../domain/events.ts";
 import { DELIVERY_STATES, SUBSCRIPTION_STATES } from "../../domain/subscription.ts";
 import { data } from "./data-annotation.ts";
+import { literals, nullable, strict } from "./schema-helpers.ts";
 
 /** Schemas of subscriptions, deliveries and the event feed (`/v1/subscriptions`, `/v1/events`). */
-const strict = { additionalProperties: false } as const;
-const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(
-  schema: T,
-  options: Record<string, unknown> = {},
-) => Type.Union([schema, Type.Null()], options);
-const literals = (values: readonly string[], options: Record<string, unknown> = {}) =>
-  Type.Union(
-    values.map((v) => Type.Literal(v)),
-    options,
-  );
-
 const typesDescription = `Event types delivered, as \`card.updated\` or \`eu.openesc.card.updated\`; null for all. Known: ${EVENT_TYPES.join(", ")}`;
 // No maxItems: the service answers CARD_SET_TOO_LARGE above 1,000, which says what to do about it.
 const EscnList = (description: string) => Type.Array(Type.String({ maxLength: 64 }), { description });

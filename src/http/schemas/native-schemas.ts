@@ -7,23 +7,12 @@ import { ORGANISATION_KINDS } from "../../domain/organisation.ts";
 import { CONSENT_PURPOSES, PURPOSE_NAMES } from "../../domain/purpose.ts";
 import { STUDENT_STATUS_STATES } from "../../domain/student-status.ts";
 import { data } from "./data-annotation.ts";
+import { literals, nullable, ref, strict } from "./schema-helpers.ts";
 
 /**
  * Schemas of the native API (`/v1`). Unlike the ESC-R compatible part, every request object here
  * rejects unknown fields: a typo is an error, not a silently ignored field.
  */
-const ref = (id: string, options: object = {}) => Type.Unsafe<unknown>({ $ref: `${id}#`, ...options });
-const strict = { additionalProperties: false } as const;
-const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(
-  schema: T,
-  options: Record<string, unknown> = {},
-) => Type.Union([schema, Type.Null()], options);
-const literals = (values: readonly string[], options: Record<string, unknown> = {}) =>
-  Type.Union(
-    values.map((v) => Type.Literal(v)),
-    options,
-  );
-
 export const Problem = Type.Object(
   {
     type: Type.String({

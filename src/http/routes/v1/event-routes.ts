@@ -7,7 +7,7 @@ import { parseFeedCursor } from "../../../services/event-feed-service.ts";
 import type { Principal } from "../../../services/principal.ts";
 import type { RouteDeps } from "../../app.ts";
 import { bearerSecret, principalOf } from "../../plugins/authentication.ts";
-import { eventRef } from "../../schemas/event-schemas.ts";
+import { nativeRef } from "../../schemas/native-schemas.ts";
 import { bearer, problems } from "../common-responses.ts";
 
 const TAGS = ["events"];
@@ -86,7 +86,7 @@ export function eventRoutes(app: FastifyInstance, { services, options }: RouteDe
             content: {
               "application/json": {
                 schema: Type.Object({
-                  items: Type.Array(eventRef("CloudEvent")),
+                  items: Type.Array(nativeRef("CloudEvent")),
                   next: Type.String({ description: "Cursor of the next page: pass it as `after`" }),
                 }),
               },

@@ -10,8 +10,7 @@ import {
 import type { SubscriptionInput, SubscriptionPatch } from "../../../services/subscription-service.ts";
 import type { RouteDeps } from "../../app.ts";
 import { principalOf } from "../../plugins/authentication.ts";
-import { eventRef } from "../../schemas/event-schemas.ts";
-import { KeysetQuery } from "../../schemas/native-schemas.ts";
+import { KeysetQuery, listOf, nativeRef } from "../../schemas/native-schemas.ts";
 import { bearer, problems } from "../common-responses.ts";
 import { encodeCursor, etag, expectedVersion, keysetPage } from "./keyset-cursor.ts";
 
@@ -19,8 +18,6 @@ const json = (schema: unknown, description: string) => ({
   description,
   content: { "application/json": { schema } },
 });
-const listOf = (id: string) =>
-  Type.Object({ items: Type.Array(eventRef(id)), next: Type.Union([Type.String(), Type.Null()]) });
 const TAGS = ["subscriptions"];
 const IdParams = Type.Object({ id: Type.String({ description: "The subscription's id" }) });
 const DeliveryParams = Type.Object({
@@ -70,8 +67,8 @@ export function subscriptionRoutes(app: FastifyInstance, { services, options }: 
           "Events are POSTed as CloudEvents signed per Standard Webhooks with the `secret` of this answer, shown only here. " +
           "Filters: types, issuer, and the card set (cards the subscriber has seen; a service provider gets their public status changes).",
         security: bearer,
-        body: eventRef("SubscriptionInput"),
-        response: { 201: json(eventRef("CreatedSubscription"), "Created"), ...problems(400, 401, 403) },
+        body: nativeRef("SubscriptionInput"),
+        response: { 201: json(nativeRef("CreatedSubscription"), "Created"), ...problems(400, 401, 403) },
       },
     },
     async (request, reply) => {
@@ -119,7 +116,7 @@ export function subscriptionRoutes(app: FastifyInstance, { services, options }: 
         summary: "A subscription, how its deliveries go, and its card set's size",
         security: bearer,
         params: IdParams,
-        response: { 200: json(eventRef("SubscriptionDetail"), "Found"), ...problems(401, 403, 404) },
+        response: { 200: json(nativeRef("SubscriptionDetail"), "Found"), ...problems(401, 403, 404) },
       },
     },
     async (request, reply) => {
@@ -140,8 +137,8 @@ export function subscriptionRoutes(app: FastifyInstance, { services, options }: 
         description: "`If-Match` with the ETag makes the change conditional (412 when it is stale).",
         security: bearer,
         params: IdParams,
-        body: eventRef("SubscriptionPatch"),
-        response: { 200: json(eventRef("Subscription"), "Changed"), ...problems(400, 401, 403, 404, 412) },
+        body: nativeRef("SubscriptionPatch"),
+        response: { 200: json(nativeRef("Subscription"), "Changed"), ...problems(400, 401, 403, 404, 412) },
       },
     },
     async (request, reply) => {
@@ -186,8 +183,8 @@ export function subscriptionRoutes(app: FastifyInstance, { services, options }: 
         description: `At most 1,000 ESCNs added or removed per call. Removals apply first.`,
         security: bearer,
         params: IdParams,
-        body: eventRef("CardSetChange"),
-        response: { 200: json(eventRef("CardSetChanged"), "Changed"), ...problems(400, 401, 403, 404) },
+        body: nativeRef("CardSetChange"),
+        response: { 200: json(nativeRef("CardSetChanged"), "Changed"), ...problems(400, 401, 403, 404) },
       },
     },
     async (request) =>
