@@ -26,6 +26,11 @@ const AREAS: Readonly<Record<string, Area>> = {
       "change → webhook latency (SQLite, PostgreSQL + NATS), fan-out to 1,000 subscriptions, relay throughput",
     run: async (args) => (await import("./events-bench.ts")).runEventsBench(args),
   },
+  credentials: {
+    summary:
+      "credentials issued/s, offline verifications/s, a 1,000,000-entry status list, change → list served",
+    run: async (args) => (await import("./credentials-bench.ts")).runCredentialsBench(args),
+  },
 };
 
 function usage(): string {

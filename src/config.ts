@@ -1,4 +1,11 @@
 import { resolve } from "node:path";
+import { ConfigError } from "./config-error.ts";
+import {
+  MASTER_KEY_FILE_VARIABLE,
+  MASTER_KEY_VARIABLE,
+  type MasterKey,
+  readMasterKey,
+} from "./credentials/master-key.ts";
 
 /**
  * The hub's configuration, read once at start-up from the environment (prefix `OPENESC_`, plus the
@@ -77,14 +84,24 @@ export interface Config {
   readonly eventPollMs: number;
   /** Minutes between two runs of the expiry job (cards and statuses whose validity ended). */
   readonly expiryIntervalMinutes: number;
+  /**
+   * The key that seals issuer private keys at rest (`OPENESC_MASTER_KEY` or `OPENESC_MASTER_KEY_FILE`);
+   * null when neither is set (the embedded hub then keeps one in its data directory).
+   */
+  readonly masterKey: MasterKey | null;
+  /** Entries per status list (at least 100,000: a list must say nothing about one student). */
+  readonly statusListSize: number;
+  /** The `ttl` of served status lists, in seconds: how long a verifier may use its copy. */
+  readonly statusListTtlSeconds: number;
+  /** How long a signed status list token is valid (`exp`), in hours; lists are signed again well before. */
+  readonly statusListValidityHours: number;
+  /** Minutes a credential offer can be redeemed. */
+  readonly credentialOfferMinutes: number;
+  /** Wrong transaction codes an offer takes before it locks. */
+  readonly txCodeAttempts: number;
 }
 
-export class ConfigError extends Error {
-  constructor(variable: string, reason: string) {
-    super(`configuration: ${variable} ${reason}`);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -236,7 +253,28 @@ export function loadConfig(env: Env = process.env): Config {
     deliveryRetentionDays: integer(env, "OPENESC_DELIVERY_RETENTION_DAYS", 7, 1, 3650),
     eventPollMs: integer(env, "OPENESC_EVENT_POLL_MS", 1000, 10, 60_000),
     expiryIntervalMinutes: integer(env, "OPENESC_EXPIRY_INTERVAL_MINUTES", 15, 1, 1440),
+    masterKey:
+      value(env, MASTER_KEY_VARIABLE) !== undefined || value(env, MASTER_KEY_FILE_VARIABLE) !== undefined
+        ? readMasterKey(env)
+        : null,
+    statusListSize: integer(env, "OPENESC_STATUS_LIST_SIZE", 131_072, 100_000, 16_777_216),
+    statusListTtlSeconds: integer(env, "OPENESC_STATUS_LIST_TTL_SECONDS", 300, 1, 86_400),
+    statusListValidityHours: integer(env, "OPENESC_STATUS_LIST_VALIDITY_HOURS", 24, 1, 720),
+    credentialOfferMinutes: integer(env, "OPENESC_CREDENTIAL_OFFER_MINUTES", 1440, 1, 43_200),
+    txCodeAttempts: integer(env, "OPENESC_TX_CODE_ATTEMPTS", 5, 1, 20),
   };
+  if (config.statusListSize % 4 !== 0) {
+    throw new ConfigError(
+      "OPENESC_STATUS_LIST_SIZE",
+      "must be a multiple of 4 (two bits an entry, whole bytes)",
+    );
+  }
+  if (config.statusListTtlSeconds >= config.statusListValidityHours * 3600) {
+    throw new ConfigError(
+      "OPENESC_STATUS_LIST_TTL_SECONDS",
+      "must be shorter than OPENESC_STATUS_LIST_VALIDITY_HOURS",
+    );
+  }
   if (config.webhookRetryMaxMs < config.webhookRetryBaseMs) {
     throw new ConfigError("OPENESC_WEBHOOK_RETRY_MAX_MS", "must not be below OPENESC_WEBHOOK_RETRY_BASE_MS");
   }

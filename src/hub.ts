@@ -5,6 +5,8 @@ import { GuardedOutboundHttp } from "./adapters/http/guarded-outbound-http.ts";
 import { PostgresStorage } from "./adapters/storage/postgres/postgres-storage.ts";
 import { SqliteStorage } from "./adapters/storage/sqlite/sqlite-storage.ts";
 import type { Config } from "./config.ts";
+import { embeddedMasterKey } from "./credentials/embedded-master-key.ts";
+import type { MasterKey } from "./credentials/master-key.ts";
 import { signalCommits } from "./delivery/commit-signal.ts";
 import { EventDelivery } from "./delivery/event-delivery.ts";
 import { RetryPolicy } from "./delivery/retry-policy.ts";
@@ -16,14 +18,20 @@ import { AuditLogService } from "./services/audit-log-service.ts";
 import { AuditTrail } from "./services/audit-trail.ts";
 import { CardService } from "./services/card-service.ts";
 import { ConsentService } from "./services/consent-service.ts";
+import { CredentialIssuanceService } from "./services/credential-issuance-service.ts";
+import { CredentialIssuerService } from "./services/credential-issuer-service.ts";
+import { CredentialStatusUpdater } from "./services/credential-status-updater.ts";
+import { CredentialVerificationService } from "./services/credential-verification-service.ts";
 import { DataSubjectRightsService } from "./services/data-subject-rights-service.ts";
 import { EventFeedService } from "./services/event-feed-service.ts";
 import { ExpiryJob } from "./services/expiry-job.ts";
+import { IssuerKeyService } from "./services/issuer-key-service.ts";
 import { LeaderLock, PROCESS_HOLDER_ID } from "./services/leader-lock.ts";
 import { OrganisationService } from "./services/organisation-service.ts";
 import { PersonService } from "./services/person-service.ts";
 import { PublicStatusCache } from "./services/public-status-cache.ts";
 import { RetentionJob } from "./services/retention-job.ts";
+import { StatusListService } from "./services/status-list-service.ts";
 import { StudentStatusService } from "./services/student-status-service.ts";
 import { SubscriptionService } from "./services/subscription-service.ts";
 import { TokenService } from "./services/token-service.ts";
@@ -88,6 +96,18 @@ export function createServices(
   const forgetCards = (escns: readonly string[]) => {
     for (const escn of escns) cache.invalidate(escn);
   };
+  const issuerKeys = new IssuerKeyService(ctx, {
+    masterKey: masterKeyFor(config, rawStorage),
+    publicUrl: config.publicUrl,
+  });
+  const statusLists = new StatusListService(ctx, issuerKeys, {
+    publicUrl: config.publicUrl,
+    size: config.statusListSize,
+    ttlSeconds: config.statusListTtlSeconds,
+    validitySeconds: config.statusListValidityHours * 3600,
+  });
+  const credentialStatus = new CredentialStatusUpdater(ctx, statusLists);
+  const issuers = new CredentialIssuerService(ctx, issuerKeys, statusLists, config.publicUrl);
   const expiry = new ExpiryJob(ctx, {
     lock: new LeaderLock(storage, clock, "expiry", {
       ttlMs: 2 * config.expiryIntervalMinutes * 60_000,
@@ -114,6 +134,11 @@ export function createServices(
       userAgent: "OpenESC-Webhooks/1",
     },
     pollMs: config.eventPollMs,
+    statusLists: {
+      updater: credentialStatus,
+      // Often enough that a change missed by the bus (another process's list) is signed within a ttl.
+      signEveryMs: Math.min(60_000, config.statusListTtlSeconds * 1000),
+    },
   });
   const eventDelivery = delivery;
   return {
@@ -131,7 +156,23 @@ export function createServices(
     organisations: new OrganisationService(ctx, () => cache.clear()),
     persons: new PersonService(ctx),
     statuses: new StudentStatusService(ctx),
-    dataSubjectRights: new DataSubjectRightsService(ctx, { onCardsDeleted: forgetCards }),
+    dataSubjectRights: new DataSubjectRightsService(ctx, {
+      onCardsDeleted: forgetCards,
+      revokeCredentials: (tx, credentials) => credentialStatus.refresh(tx, credentials),
+      afterCredentialsRevoked: () => statusLists.signPending(),
+    }),
+    issuerKeys,
+    issuers,
+    issuance: new CredentialIssuanceService(ctx, issuerKeys, statusLists, {
+      publicUrl: config.publicUrl,
+      offerMinutes: config.credentialOfferMinutes,
+      txCodeAttempts: config.txCodeAttempts,
+    }),
+    verification: new CredentialVerificationService(issuers, {
+      publicUrl: config.publicUrl,
+      now: () => clock.now(),
+    }),
+    credentialStatus,
     retention: new RetentionJob(ctx, {
       periods: config,
       // The lease outlives the interval, so that the process running the job keeps it between runs.
@@ -148,4 +189,15 @@ export function createServices(
     }),
     consents: new ConsentService(ctx, { cache }),
   };
+}
+
+/**
+ * The key that seals issuer keys: the configured one; on a store of its own, the embedded hub's key file in
+ * its data directory (made on first start); none on a shared store without one (credentials unavailable),
+ * since every process must hold the same key.
+ */
+function masterKeyFor(config: Config, storage: Storage): MasterKey | null {
+  if (config.masterKey !== null) return config.masterKey;
+  if (storage.capabilities.sharedBetweenProcesses) return null;
+  return embeddedMasterKey(config.dataDir).key;
 }

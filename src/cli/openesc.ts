@@ -10,6 +10,8 @@ import { parsePic } from "../domain/pic.ts";
 import { createServices, createStorage } from "../hub.ts";
 import { verifyAuditTrail } from "../services/audit-verifier.ts";
 import { serveUntilSignalled } from "../start-hub.ts";
+import { registerVerifyCommand } from "./verify-command.ts";
+import { registerWalletCommand } from "./wallet-command.ts";
 
 /** The `openesc` command: run the hub and work with identifiers offline. */
 export function buildCli(): Command {
@@ -92,6 +94,9 @@ export function buildCli(): Command {
         options.dataDir === undefined ? process.env : { ...process.env, OPENESC_DATA_DIR: options.dataDir };
       process.exitCode = await runRetention(loadConfig(env));
     });
+
+  registerVerifyCommand(program);
+  registerWalletCommand(program);
 
   return program;
 }

@@ -19,7 +19,7 @@ import {
   type KeyObject,
 } from "node:crypto";
 import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
-import { ConfigError } from "../config.ts";
+import { ConfigError } from "../config-error.ts";
 
 export const MASTER_KEY_VARIABLE = "OPENESC_MASTER_KEY";
 export const MASTER_KEY_FILE_VARIABLE = "OPENESC_MASTER_KEY_FILE";

@@ -91,6 +91,18 @@ export class StatusList {
     this.#bytes[bit >> 3] = (byte & ~(mask << shift)) | (value << shift);
   }
 
+  /** A list over stored packed bytes (copied): `bytes.length * 8 / bits` entries. */
+  static fromBytes(bytes: Uint8Array, bits: StatusBits): StatusList {
+    const list = new StatusList((bytes.length * 8) / bits, bits);
+    list.#bytes.set(bytes);
+    return list;
+  }
+
+  /** The packed bytes, as stored (a copy). */
+  toBytes(): Uint8Array {
+    return new Uint8Array(this.#bytes);
+  }
+
   /** The `lst` value: the packed bytes, zlib-compressed at the highest level, base64url without padding. */
   encode(): string {
     return deflateSync(this.#bytes, { level: 9 }).toString("base64url");

@@ -2,6 +2,7 @@ import type { Clock } from "../ports/clock.ts";
 import type { BusConsumer, EventBus } from "../ports/event-bus.ts";
 import type { OutboundHttp } from "../ports/outbound-http.ts";
 import type { Storage } from "../ports/storage.ts";
+import { type CredentialStatusUpdater, STATUS_LIST_GROUP } from "../services/credential-status-updater.ts";
 import type { ExpiryJob } from "../services/expiry-job.ts";
 import type { LeaderLock } from "../services/leader-lock.ts";
 import { DISPATCH_GROUP, EventDispatcher } from "./event-dispatcher.ts";
@@ -21,6 +22,12 @@ export interface EventDeliveryOptions {
   readonly sender: WebhookSenderOptions;
   /** How often each loop looks for work nobody woke it for. */
   readonly pollMs: number;
+  /** Keeps credential status lists in step with verdicts (a consumer group of its own). */
+  readonly statusLists?: {
+    readonly updater: CredentialStatusUpdater;
+    /** How often lists that changed unseen, or whose tokens age, are signed. */
+    readonly signEveryMs: number;
+  };
 }
 
 /**
@@ -41,6 +48,7 @@ export class EventDelivery {
   #relayPump: Pump | undefined;
   #senderPump: Pump | undefined;
   #expiryPump: Pump | undefined;
+  #statusListPump: Pump | undefined;
   #consumers: BusConsumer[] = [];
   #started = false;
 
@@ -78,6 +86,20 @@ export class EventDelivery {
     await this.#storage.transaction((tx) => tx.deliveries.releaseClaims(this.#options.sender.holder));
     this.#consumers.push(await this.bus.consume(DISPATCH_GROUP, (batch) => this.dispatcher.handle(batch)));
     this.#consumers.push(await this.bus.watch(() => this.feedWatch.notify()));
+    const statusLists = this.#options.statusLists;
+    if (statusLists) {
+      this.#consumers.push(
+        await this.bus.consume(STATUS_LIST_GROUP, (batch) => statusLists.updater.handle(batch)),
+      );
+      this.#statusListPump = new Pump(
+        "status list signer",
+        async () => {
+          await statusLists.updater.signPending();
+          return false;
+        },
+        { idleMs: statusLists.signEveryMs, log },
+      );
+    }
     // Commits of other processes sharing the store wake this one's relay and streams at once.
     if (this.#storage.watchCommits) {
       this.#consumers.push(await this.#storage.watchCommits(() => this.eventsCommitted()));
@@ -98,12 +120,18 @@ export class EventDelivery {
     this.#relayPump.start();
     this.#senderPump.start();
     this.#expiryPump.start();
+    this.#statusListPump?.start();
   }
 
   async stop(): Promise<void> {
     if (!this.#started) return;
     this.#started = false;
-    await Promise.all([this.#relayPump?.stop(), this.#senderPump?.stop(), this.#expiryPump?.stop()]);
+    await Promise.all([
+      this.#relayPump?.stop(),
+      this.#senderPump?.stop(),
+      this.#expiryPump?.stop(),
+      this.#statusListPump?.stop(),
+    ]);
     for (const consumer of this.#consumers.splice(0)) await consumer.stop().catch(() => undefined);
     await this.sender.drain();
     this.feedWatch.close();

@@ -13,6 +13,8 @@ export const SCOPES = [
   "statuses:write",
   "events:read",
   "subscriptions:manage",
+  "credentials:issue",
+  "credentials:manage",
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

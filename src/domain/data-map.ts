@@ -95,7 +95,8 @@ export const PURPOSE_AUDIENCE: Readonly<Record<Purpose, readonly Viewer[]>> = {
   "public-verification": ["anyone"],
   "display-name-publication": ["anyone"],
   "status-sharing": ["service-provider", "institution"],
-  "credential-issuance": ["student"],
+  // Institutions and student-service organisations make offers; the student's wallet receives the credential.
+  "credential-issuance": ["student", "institution", "student-service"],
   "change-notification": ["institution", "student-service", "card-bureau", "service-provider"],
   "organisation-administration": [
     "operator",
@@ -114,6 +115,9 @@ const RETAIN = {
   organisation: { text: "while the organisation takes part; not personal data" },
   token: { text: "while the organisation takes part; a revoked token stays, so the audit trail can name it" },
   secret: { text: "never stored: shown once, only its SHA-256 is kept" },
+  issuerKey: {
+    text: "while the organisation takes part; a retired key stays published until all it signed has expired, and is kept after that as a record: the hub deletes no key",
+  },
   person: {
     text: "until no organisation holds a link, status or card of theirs; their consents go with them",
   },
@@ -143,6 +147,23 @@ const RETAIN = {
     text: "a delivered one `OPENESC_DELIVERY_RETENTION_DAYS` after it went through; a pending or dead one until it is delivered or its subscription is deleted",
     setting: "OPENESC_DELIVERY_RETENTION_DAYS",
   },
+  issuedCredential: { text: "until the credential expired: the retention job then deletes its record" },
+  credentialHolder: {
+    text: "until the credential expired, when the retention job deletes its record; cleared before, when the card or its holder is erased",
+  },
+  statusList: {
+    text: "while the organisation takes part: the hub deletes no list, and a full one is still served while credentials refer to it",
+  },
+  offer: {
+    text: "until the offer expired, when the retention job deletes it; sooner when its holder's person record is erased",
+  },
+  offerShown: {
+    text: "never stored: shown once; the offer's record keeps its id and expiry, and only hashes of its codes",
+  },
+  wallet: { text: "not stored: handed to the wallet; the hub keeps no copy" },
+  presented: {
+    text: "not stored: handed back to the caller that sent the presentation; the hub keeps nothing",
+  },
   computed: { text: "not stored: computed when read" },
   wording: { text: "not stored: published in the code, never changed once published" },
 } as const satisfies Record<string, Retention>;
@@ -155,15 +176,33 @@ interface FieldInput {
   readonly purposes: readonly Purpose[];
   /** The purposes for which the field is shown; all of `purposes` unless said. */
   readonly shownFor?: readonly Purpose[];
+  /** Who, of a purpose's audience, is shown the field, where it is not the whole audience. */
+  readonly shownTo?: Readonly<Partial<Record<Purpose, readonly Viewer[]>>>;
   readonly retention: Retention;
 }
 
 function field(input: FieldInput): DataField {
-  const { shownFor = input.purposes, ...rest } = input;
+  const { shownFor = input.purposes, shownTo = {}, ...rest } = input;
   const visibleTo: Partial<Record<Purpose, readonly Viewer[]>> = {};
-  for (const purpose of shownFor) visibleTo[purpose] = PURPOSE_AUDIENCE[purpose];
+  for (const purpose of shownFor) {
+    const audience = PURPOSE_AUDIENCE[purpose];
+    const viewers = shownTo[purpose] ?? audience;
+    if (viewers.some((viewer) => !audience.includes(viewer))) {
+      throw new TypeError(`data map: "${input.description}" is shown beyond the audience of ${purpose}`);
+    }
+    visibleTo[purpose] = viewers;
+  }
   return { ...rest, visibleTo };
 }
+
+/**
+ * The credential-issuance audience splits: the claims of the credential, and the credential itself, go to
+ * the student's wallet; the offer goes to the organisation that makes it.
+ */
+const TO_WALLET = { "credential-issuance": ["student"] } as const satisfies FieldInput["shownTo"];
+const TO_OFFERER = {
+  "credential-issuance": ["institution", "student-service"],
+} as const satisfies FieldInput["shownTo"];
 
 /** Purposes every piece of a student's record serves: the holding organisation's and the student's own. */
 const RECORD = ["card-management", "data-subject-rights"] as const satisfies readonly Purpose[];
@@ -196,6 +235,7 @@ const organisation = (
   description: string,
   stored: readonly string[],
   purposes: readonly Purpose[] = ORGANISATION_SEEN,
+  shownTo?: FieldInput["shownTo"],
 ) =>
   field({
     description,
@@ -203,15 +243,18 @@ const organisation = (
     personal: false,
     stored,
     purposes,
+    ...(shownTo ? { shownTo } : {}),
     retention: RETAIN.organisation,
   });
 
 export const DATA_MAP = {
   // -- Organisations: who takes part. Not personal data. ------------------------------------------------
-  "organisation.id": organisation("PIC, VAT number or operator-assigned identifier of an organisation", [
-    "organisations.id",
-    "organisation_relations.organisation_id",
-  ]),
+  "organisation.id": organisation(
+    "PIC, VAT number or operator-assigned identifier of an organisation",
+    ["organisations.id", "organisation_relations.organisation_id"],
+    [...ORGANISATION_SEEN, "credential-issuance"],
+    TO_WALLET,
+  ),
   "organisation.seq": organisation("A stable number, shown as `id` in the ESC-R views", [
     "organisations.seq",
   ]),
@@ -222,7 +265,8 @@ export const DATA_MAP = {
   "organisation.name": organisation(
     "The organisation's name",
     ["organisations.name"],
-    [...ORGANISATION_SEEN, "public-verification"],
+    [...ORGANISATION_SEEN, "public-verification", "credential-issuance"],
+    TO_WALLET,
   ),
   "organisation.status": field({
     description: "Always ACTIVE in the ESC-R views",
@@ -232,7 +276,12 @@ export const DATA_MAP = {
     purposes: ORGANISATION_SEEN,
     retention: RETAIN.computed,
   }),
-  "organisation.country": organisation("ISO country code", ["organisations.country"]),
+  "organisation.country": organisation(
+    "ISO country code",
+    ["organisations.country"],
+    [...ORGANISATION_SEEN, "credential-issuance"],
+    TO_WALLET,
+  ),
   "organisation.schacHomeOrganisation": organisation("SCHAC home organisation (internet domain)", [
     "organisations.schac_home_organisation",
   ]),
@@ -336,6 +385,7 @@ export const DATA_MAP = {
     personal: true,
     stored: ["persons.esi", "persons.esi_key"],
     purposes: [...RECORD, "status-management", "credential-issuance"],
+    shownTo: TO_WALLET,
     retention: RETAIN.person,
   }),
   "person.timestamps": field({
@@ -362,7 +412,8 @@ export const DATA_MAP = {
     category: "personal",
     personal: true,
     stored: ["person_links.full_name"],
-    purposes: RECORD,
+    purposes: [...RECORD, "credential-issuance"],
+    shownTo: TO_WALLET,
     retention: RETAIN.link,
   }),
   "personLink.academicLevel": field({
@@ -370,7 +421,8 @@ export const DATA_MAP = {
     category: "personal",
     personal: true,
     stored: ["person_links.academic_level"],
-    purposes: RECORD,
+    purposes: [...RECORD, "credential-issuance"],
+    shownTo: TO_WALLET,
     retention: RETAIN.link,
   }),
   "personLink.email": field({
@@ -423,6 +475,7 @@ export const DATA_MAP = {
     personal: true,
     stored: ["student_statuses.state"],
     purposes: [...STATUS_RECORD, "credential-issuance"],
+    shownTo: TO_WALLET,
     retention: RETAIN.status,
   }),
   "studentStatus.validFrom": field({
@@ -439,6 +492,7 @@ export const DATA_MAP = {
     personal: true,
     stored: ["student_statuses.valid_until"],
     purposes: [...STATUS_RECORD, "credential-issuance"],
+    shownTo: TO_WALLET,
     retention: RETAIN.status,
   }),
   "studentStatus.timestamps": field({
@@ -465,6 +519,7 @@ export const DATA_MAP = {
     personal: false,
     stored: ["cards.escn"],
     purposes: [...RECORD, "public-verification", "status-sharing", "credential-issuance"],
+    shownTo: TO_WALLET,
     retention: RETAIN.card,
   }),
   "card.holder": field({
@@ -481,6 +536,7 @@ export const DATA_MAP = {
     personal: false,
     stored: ["cards.issuer_id"],
     purposes: [...RECORD, "public-verification", "status-sharing", "credential-issuance"],
+    shownTo: TO_WALLET,
     retention: RETAIN.card,
   }),
   "card.processor": field({
@@ -521,6 +577,7 @@ export const DATA_MAP = {
     personal: false,
     stored: ["cards.issued_at"],
     purposes: [...RECORD, "public-verification", "credential-issuance"],
+    shownTo: TO_WALLET,
     retention: RETAIN.card,
   }),
   "card.expiresAt": field({
@@ -529,6 +586,7 @@ export const DATA_MAP = {
     personal: false,
     stored: ["cards.expires_at"],
     purposes: [...RECORD, "public-verification", "status-sharing", "credential-issuance"],
+    shownTo: TO_WALLET,
     retention: RETAIN.card,
   }),
   "card.displayName": field({
@@ -536,7 +594,8 @@ export const DATA_MAP = {
     category: "personal",
     personal: true,
     stored: ["cards.display_name"],
-    purposes: [...RECORD, "display-name-publication"],
+    purposes: [...RECORD, "display-name-publication", "credential-issuance"],
+    shownTo: TO_WALLET,
     retention: RETAIN.card,
   }),
   "card.chipUid": field({
@@ -577,6 +636,7 @@ export const DATA_MAP = {
     personal: true,
     stored: [],
     purposes: [...RECORD, "status-sharing", "credential-issuance"],
+    shownTo: TO_WALLET,
     retention: RETAIN.computed,
   }),
   "card.hasOwnerAuthorization": field({
@@ -887,6 +947,168 @@ export const DATA_MAP = {
     retention: RETAIN.delivery,
   }),
 
+  // -- Verifiable credentials: the card issued to the student's wallet as an SD-JWT VC (OpenID4VCI), the -----
+  // issuers' keys and status lists, the offers that lead to it, and checks of presentations. The hub keeps
+  // no copy of a credential, only which entry of which status list it has and whose it is.
+  "issuerKey.public": field({
+    description:
+      "An issuing organisation's (or the deployment's certificate authority's) signing key: its key id, algorithm, public key and certificate chain, which the issuer metadata publishes for verifiers; whether the hub made it or the organisation brought it, active or retired, when it was made and retired, and until when a retired key stays published",
+    category: "organisation",
+    personal: false,
+    stored: [
+      "issuer_keys.id",
+      "issuer_keys.organisation_id",
+      "issuer_keys.alg",
+      "issuer_keys.public_jwk",
+      "issuer_keys.certificate_chain",
+      "issuer_keys.origin",
+      "issuer_keys.state",
+      "issuer_keys.created_at",
+      "issuer_keys.retired_at",
+      "issuer_keys.published_until",
+    ],
+    purposes: ["organisation-administration", "public-verification"],
+    retention: RETAIN.issuerKey,
+  }),
+  "issuerKey.sealedPrivateKey": field({
+    description:
+      "The private half of the signing key, which signs credentials and status lists, sealed with AES-256-GCM under the deployment's master key; never in the clear in the store, never shown",
+    category: "technical",
+    personal: false,
+    stored: ["issuer_keys.sealed_private_key"],
+    purposes: ["credential-issuance", "public-verification"],
+    shownFor: [],
+    retention: RETAIN.issuerKey,
+  }),
+  "credential.holder": field({
+    description:
+      "Which card (ESCN) and which holder (the person's internal number) a credential was issued to, so that its status follows the card's verdict and the holder's consent; never shown",
+    category: "identifier",
+    personal: true,
+    stored: ["issued_credentials.escn", "issued_credentials.person_id"],
+    purposes: ["credential-issuance"],
+    shownFor: [],
+    retention: RETAIN.credentialHolder,
+  }),
+  "credential.record": field({
+    description:
+      "An issued credential's bookkeeping, not its claims: a random id and a row number, the issuing organisation, the id of the key that signed it, its status list and (random) entry there, the thumbprint of the wallet key it is bound to, the offer it came through, when it was issued and expires; never shown",
+    category: "technical",
+    personal: false,
+    stored: [
+      "issued_credentials.seq",
+      "issued_credentials.id",
+      "issued_credentials.organisation_id",
+      "issued_credentials.key_id",
+      "issued_credentials.status_list_id",
+      "issued_credentials.status_index",
+      "issued_credentials.holder_key_thumbprint",
+      "issued_credentials.offer_id",
+      "issued_credentials.issued_at",
+      "issued_credentials.expires_at",
+    ],
+    purposes: ["credential-issuance"],
+    shownFor: [],
+    retention: RETAIN.issuedCredential,
+  }),
+  "credential.sdJwt": field({
+    description:
+      "The signed credential (SD-JWT VC) handed to the student's wallet at the credential endpoint: the card's details, the student's name, ESI, institution, study level and the end of their student status, each selectively disclosable, and its status-list entry",
+    category: "personal",
+    personal: true,
+    stored: [],
+    purposes: ["credential-issuance"],
+    shownTo: TO_WALLET,
+    retention: RETAIN.wallet,
+  }),
+  "statusList.entries": field({
+    description:
+      "An issuer's Token Status Lists: two bits per credential (valid, invalid or suspended) at random places in lists of at least 100,000 entries, the signed token served to verifiers, and the lists' size, allocation, state, versions and times. Says nothing about one student: only the issued credentials' records tie an entry to a person",
+    category: "status",
+    personal: false,
+    stored: [
+      "status_lists.id",
+      "status_lists.organisation_id",
+      "status_lists.size",
+      "status_lists.bits",
+      "status_lists.allocated",
+      "status_lists.state",
+      "status_lists.version",
+      "status_lists.signed_version",
+      "status_lists.token",
+      "status_lists.token_expires_at",
+      "status_lists.created_at",
+      "status_lists.updated_at",
+      "status_list_entries.list_id",
+      "status_list_entries.entries",
+    ],
+    purposes: ["public-verification"],
+    retention: RETAIN.statusList,
+  }),
+  "credentialOffer.holder": field({
+    description: "The card (ESCN) an offer is for and its holder (the person's internal number); never shown",
+    category: "identifier",
+    personal: true,
+    stored: ["credential_offers.escn", "credential_offers.person_id"],
+    purposes: ["credential-issuance"],
+    shownFor: [],
+    retention: RETAIN.offer,
+  }),
+  "credentialOffer.secrets": field({
+    description:
+      "SHA-256 of the offer's pre-authorized code, of its transaction code and of the access token a wallet got for it, the transaction code's length and the wrong attempts at it; never shown",
+    category: "technical",
+    personal: false,
+    stored: [
+      "credential_offers.pre_authorized_code_hash",
+      "credential_offers.tx_code_hash",
+      "credential_offers.tx_code_length",
+      "credential_offers.failed_tx_code_attempts",
+      "credential_offers.access_token_hash",
+    ],
+    purposes: ["credential-issuance"],
+    shownFor: [],
+    retention: RETAIN.offer,
+  }),
+  "credentialOffer.record": field({
+    description:
+      "An offer's id, the organisation that made it, its state (offered, token issued, redeemed, locked), when it was made, expires and was redeemed, until when its access token holds, and its version number",
+    category: "technical",
+    personal: false,
+    stored: [
+      "credential_offers.id",
+      "credential_offers.organisation_id",
+      "credential_offers.state",
+      "credential_offers.created_at",
+      "credential_offers.expires_at",
+      "credential_offers.redeemed_at",
+      "credential_offers.access_token_expires_at",
+      "credential_offers.version",
+    ],
+    purposes: ["credential-issuance"],
+    shownFor: [],
+    retention: RETAIN.offer,
+  }),
+  "credentialOffer.offer": field({
+    description:
+      "The offer as handed once to the organisation that makes it, to pass on to the student: its id and expiry, the OpenID4VCI offer with its pre-authorized code, the offer's URI, deep link and QR code, and the transaction code to give the student apart; names the issuer, not the student",
+    category: "technical",
+    personal: false,
+    stored: [],
+    purposes: ["credential-issuance"],
+    shownTo: TO_OFFERER,
+    retention: RETAIN.offerShown,
+  }),
+  "presentation.verdict": field({
+    description:
+      "Whether a presentation the caller sent is valid, and if not the reason code and message; the issuer, credential type and expiry it carries, and the names (not the values) of the claims it discloses",
+    category: "status",
+    personal: false,
+    stored: [],
+    purposes: ["public-verification"],
+    retention: RETAIN.presented,
+  }),
+
   // -- The hub itself. ------------------------------------------------------------------------------------
   "hub.health": field({
     description: "Whether the hub is alive and its store answers, and which kind of store it uses",
@@ -949,7 +1171,8 @@ export function mayDisclose(
 /**
  * Columns of the store that are not data of their own: internal row numbers and references between
  * tables, which never leave the hub, the lease table by which processes take turns at jobs, the claims by
- * which they share the delivery queue, and the cursors where jobs keep their place.
+ * which they share the delivery queue, the cursors where jobs keep their place, and the nonces wallets
+ * sign their key proofs with.
  */
 export const NON_DATA_COLUMNS: Readonly<Record<string, string>> = {
   "persons.id":
@@ -971,4 +1194,7 @@ export const NON_DATA_COLUMNS: Readonly<Record<string, string>> = {
   "deliveries.claimed_until": "until when another process leaves it alone",
   "cursors.name": "which job keeps a position",
   "cursors.value": "where the job stands (a feed position, a day)",
+  "credential_nonces.value":
+    "a random value a wallet signs into its key proof, spent once; tied to no offer and no person",
+  "credential_nonces.expires_at": "until when it is accepted; the retention job deletes it after",
 };

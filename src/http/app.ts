@@ -8,6 +8,7 @@ import { installMetrics } from "./plugins/metrics.ts";
 import { installOpenApi } from "./plugins/openapi.ts";
 import { installValidators } from "./plugins/validators.ts";
 import { asyncApiRoutes } from "./routes/asyncapi-routes.ts";
+import { credentialIssuerRoutes } from "./routes/credential-issuer-routes.ts";
 import { escRouterCardRoutes } from "./routes/esc-router-v2/card-routes.ts";
 import { escRouterPersonRoutes } from "./routes/esc-router-v2/person-routes.ts";
 import { escRouterPublicRoutes } from "./routes/esc-router-v2/public-routes.ts";
@@ -15,6 +16,7 @@ import { healthRoutes } from "./routes/health-routes.ts";
 import { nativeAuditRoutes } from "./routes/v1/audit-routes.ts";
 import { nativeCardRoutes } from "./routes/v1/card-routes.ts";
 import { nativeConsentRoutes } from "./routes/v1/consent-routes.ts";
+import { credentialRoutes } from "./routes/v1/credential-routes.ts";
 import { nativeDataSubjectRightsRoutes } from "./routes/v1/data-subject-rights-routes.ts";
 import { eventRoutes } from "./routes/v1/event-routes.ts";
 import { nativeOrganisationRoutes } from "./routes/v1/organisation-routes.ts";
@@ -83,6 +85,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const deps = { services: options.services, options };
   healthRoutes(app, deps);
   asyncApiRoutes(app, deps);
+  await app.register(async (scope) => credentialIssuerRoutes(scope, deps));
   await app.register(
     async (scope) => {
       escRouterPublicRoutes(scope, deps);
@@ -102,6 +105,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       nativeAuditRoutes(scope, deps);
       subscriptionRoutes(scope, deps);
       eventRoutes(scope, deps);
+      credentialRoutes(scope, deps);
     },
     { prefix: "/v1" },
   );

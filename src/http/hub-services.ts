@@ -4,9 +4,14 @@ import type { AuditLogService } from "../services/audit-log-service.ts";
 import type { AuditTrail } from "../services/audit-trail.ts";
 import type { CardService } from "../services/card-service.ts";
 import type { ConsentService } from "../services/consent-service.ts";
+import type { CredentialIssuanceService } from "../services/credential-issuance-service.ts";
+import type { CredentialIssuerService } from "../services/credential-issuer-service.ts";
+import type { CredentialStatusUpdater } from "../services/credential-status-updater.ts";
+import type { CredentialVerificationService } from "../services/credential-verification-service.ts";
 import type { DataSubjectRightsService } from "../services/data-subject-rights-service.ts";
 import type { EventFeedService } from "../services/event-feed-service.ts";
 import type { ExpiryJob } from "../services/expiry-job.ts";
+import type { IssuerKeyService } from "../services/issuer-key-service.ts";
 import type { OrganisationService } from "../services/organisation-service.ts";
 import type { PersonService } from "../services/person-service.ts";
 import type { RetentionJob } from "../services/retention-job.ts";
@@ -36,6 +41,14 @@ export interface HubServices {
   /** Relay, dispatch, webhook sending and expiry: started and stopped by the serving process. */
   readonly delivery: EventDelivery;
   readonly expiry: ExpiryJob;
+  /** Issuer keys: made on first use, rotated or imported by their organisation. */
+  readonly issuerKeys: IssuerKeyService;
+  /** What issuers publish: metadata, keys, status lists. */
+  readonly issuers: CredentialIssuerService;
+  /** Offers and the OpenID4VCI endpoints. */
+  readonly issuance: CredentialIssuanceService;
+  readonly verification: CredentialVerificationService;
+  readonly credentialStatus: CredentialStatusUpdater;
 }
 
 /** What the HTTP edge needs from the configuration. */

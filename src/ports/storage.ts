@@ -2,12 +2,16 @@ import type { ApiToken } from "../domain/api-token.ts";
 import type { AuditEntry, NewAuditEntry } from "../domain/audit-entry.ts";
 import type { Card } from "../domain/card.ts";
 import type { Consent } from "../domain/consent.ts";
+import type { CredentialOffer } from "../domain/credential-offer.ts";
 import type { Escn } from "../domain/escn.ts";
 import type { DomainEvent, StoredEvent } from "../domain/events.ts";
 import type { IsoDate } from "../domain/iso-date.ts";
+import type { IssuedCredential } from "../domain/issued-credential.ts";
+import type { IssuerKeyRecord } from "../domain/issuer-key-record.ts";
 import type { Organisation } from "../domain/organisation.ts";
 import type { Person, PersonLink } from "../domain/person.ts";
 import type { Purpose } from "../domain/purpose.ts";
+import type { StatusListRecord } from "../domain/status-list-record.ts";
 import type { StudentStatus } from "../domain/student-status.ts";
 import type { Delivery, DeliveryState, NewDelivery, Subscription } from "../domain/subscription.ts";
 
@@ -68,6 +72,11 @@ export interface Repositories {
   readonly subscriptions: SubscriptionRepository;
   readonly deliveries: DeliveryRepository;
   readonly cursors: CursorRepository;
+  readonly issuerKeys: IssuerKeyRepository;
+  readonly credentials: CredentialRepository;
+  readonly statusLists: StatusListRepository;
+  readonly credentialOffers: CredentialOfferRepository;
+  readonly nonces: NonceRepository;
 }
 
 /** Offset paging as ESC-R does it (page/size with totals). */
@@ -393,4 +402,107 @@ export interface CursorRepository {
    */
   getForUpdate(name: string): Promise<string | undefined>;
   set(name: string, value: string): Promise<void>;
+}
+
+/** Issuer signing keys and the deployment's CA key (organisation null), private halves sealed. */
+export interface IssuerKeyRepository {
+  /**
+   * Stores a key. An `active` key is refused (false) when its organisation (or the CA slot, for null)
+   * already has an active one: two processes racing to make the first key end with one.
+   */
+  insert(key: IssuerKeyRecord): Promise<boolean>;
+  find(id: string): Promise<IssuerKeyRecord | undefined>;
+  /** The active key of an organisation, or of the CA when `organisationId` is null. */
+  findActive(organisationId: string | null): Promise<IssuerKeyRecord | undefined>;
+  /** Every key of an organisation (or the CA's), active and retired, newest first. */
+  listForOrganisation(organisationId: string | null): Promise<IssuerKeyRecord[]>;
+  /** Marks the organisation's active key retired at `at`; returns how many changed (0 or 1). */
+  retireActive(organisationId: string | null, at: string): Promise<number>;
+  /** Moves `publishedUntil` to `until` when that is later (or it was null). */
+  extendPublishedUntil(id: string, until: string): Promise<void>;
+  /** Removes retired keys whose `publishedUntil` (or `retiredAt`, when null) is before `before`; returns how many. */
+  purgeRetiredBefore(before: string): Promise<number>;
+}
+
+/** What the hub remembers of each credential it issued. */
+export interface CredentialRepository {
+  /** Stores a credential; false when its (status list, index) entry is already taken, and nothing is written. */
+  insert(credential: IssuedCredential): Promise<boolean>;
+  find(id: string): Promise<IssuedCredential | undefined>;
+  /** Credentials attesting this card (compared exactly), oldest first. */
+  listForCard(escn: string): Promise<IssuedCredential[]>;
+  /** Credentials of this holder, oldest first. */
+  listForPerson(personId: number): Promise<IssuedCredential[]>;
+  listForOrganisation(organisationId: string, page: KeysetPage): Promise<Keyed<IssuedCredential>>;
+  /** Clears `escn` and `personId` on the holder's credentials (erasure); returns those it changed, as they were. */
+  forgetPerson(personId: number): Promise<IssuedCredential[]>;
+  /** Clears `escn` and `personId` on the card's credentials (the card was deleted); returns those it changed, as they were. */
+  forgetCard(escn: string): Promise<IssuedCredential[]>;
+  /** The latest `expiresAt` among credentials signed with key `keyId`, or null when none. */
+  latestExpiryForKey(keyId: string): Promise<string | null>;
+  /** Removes credentials that expired before `before` (retention); returns how many. */
+  purgeExpiredBefore(before: string): Promise<number>;
+}
+
+export interface NewStatusList {
+  readonly organisationId: string;
+  readonly size: number;
+  readonly bits: StatusListRecord["bits"];
+  /** All entries zero (valid) at first: `size * bits / 8` bytes. */
+  readonly createdAt: string;
+}
+
+/** The entries of a status list, for changing some of them. */
+export interface StatusListEntries {
+  readonly record: StatusListRecord;
+  /** `size * bits / 8` bytes, owned by the caller. */
+  readonly bytes: Uint8Array;
+}
+
+/** Token Status Lists: the entries of each list and its last signed token. */
+export interface StatusListRepository {
+  insert(list: NewStatusList): Promise<StatusListRecord>;
+  find(id: number): Promise<StatusListRecord | undefined>;
+  /** The open list of an organisation with the most room (any one when several are open), or undefined. */
+  findOpen(organisationId: string): Promise<StatusListRecord | undefined>;
+  /**
+   * The list with its entries; no other writer can change it until the transaction ends (row lock on
+   * PostgreSQL; SQLite writers already run one at a time).
+   */
+  findEntriesForUpdate(id: number): Promise<StatusListEntries | undefined>;
+  /** Writes changed entries and moves `version` on by one; returns the new version. */
+  saveEntries(id: number, bytes: Uint8Array, at: string): Promise<number>;
+  /** Counts one more entry handed out; marks the list `full` when `allocated` reaches `fullAt`. */
+  countAllocation(id: number, fullAt: number, at: string): Promise<void>;
+  /**
+   * Stores a token signed from `signedVersion`, unless a token from a later version is already stored
+   * (two signers racing): returns whether it was stored.
+   */
+  saveToken(id: number, signedVersion: number, token: string, expiresAt: string): Promise<boolean>;
+  /** Lists to sign (again): never signed, changed since signed, or whose token expires before `expiringBefore`. */
+  listToSign(expiringBefore: string, limit: number): Promise<StatusListRecord[]>;
+  listForOrganisation(organisationId: string): Promise<StatusListRecord[]>;
+}
+
+/** OpenID4VCI credential offers (pre-authorized code flow). */
+export interface CredentialOfferRepository {
+  insert(offer: Omit<CredentialOffer, "version">): Promise<CredentialOffer>;
+  find(id: string): Promise<CredentialOffer | undefined>;
+  findByPreAuthorizedCodeHash(hash: string): Promise<CredentialOffer | undefined>;
+  findByAccessTokenHash(hash: string): Promise<CredentialOffer | undefined>;
+  /** Writes the changeable fields (state, attempts, access token, redeemedAt, the pre-authorized code's hash) when the stored version is still `offer.version`; undefined when stale. */
+  update(offer: CredentialOffer): Promise<CredentialOffer | undefined>;
+  /** Removes offers that expired before `before`; returns how many. */
+  purgeExpiredBefore(before: string): Promise<number>;
+  /** Removes the holder's offers (erasure); returns how many. */
+  deleteForPerson(personId: number): Promise<number>;
+}
+
+/** Single-use `c_nonce` values handed out by the Nonce Endpoint. */
+export interface NonceRepository {
+  insert(value: string, expiresAt: string): Promise<void>;
+  /** Uses the nonce up: true when it existed and had not expired at `now` (it is removed either way). */
+  consume(value: string, now: string): Promise<boolean>;
+  /** Removes nonces that expired before `before`; returns how many. */
+  purgeExpiredBefore(before: string): Promise<number>;
 }

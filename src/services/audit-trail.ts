@@ -58,6 +58,19 @@ export class AuditTrail {
   }
 
   /**
+   * Appends entries for something done without a token (a wallet redeeming an offer), in that change's
+   * transaction, under `purpose`.
+   */
+  async recordAnonymousIn(
+    tx: Repositories,
+    action: AuditAction,
+    subjects: readonly AuditSubject[],
+    purpose: Purpose,
+  ): Promise<void> {
+    await tx.audit.append(this.#entries(null, action, subjects, purpose));
+  }
+
+  /**
    * Queues entries for reads; they are written within `flushAfterMs`. `purpose` is the principal's by
    * default; an anonymous read (no principal) names its own, `public-verification` unless given.
    */

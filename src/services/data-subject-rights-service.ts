@@ -5,6 +5,7 @@ import { ForbiddenError, NotFoundError } from "../domain/errors.ts";
 import type { Escn } from "../domain/escn.ts";
 import { parseEsi } from "../domain/esi.ts";
 import type { DomainEvent } from "../domain/events.ts";
+import type { IssuedCredential } from "../domain/issued-credential.ts";
 import type { Person, PersonLink } from "../domain/person.ts";
 import type { StudentStatus } from "../domain/student-status.ts";
 import type { Repositories } from "../ports/storage.ts";
@@ -57,6 +58,10 @@ export interface ErasureSummary {
 export interface DataSubjectRightsOptions {
   /** Told of cards an erasure deleted, so that answers kept in memory (the public status) are dropped. */
   readonly onCardsDeleted?: (escns: readonly Escn[]) => void;
+  /** Sets the status-list entries of these credentials to invalid, in the erasure's transaction. */
+  readonly revokeCredentials?: (tx: Repositories, credentials: readonly IssuedCredential[]) => Promise<void>;
+  /** After an erasure committed: the revoked entries' lists are signed again. */
+  readonly afterCredentialsRevoked?: () => Promise<unknown>;
 }
 
 /** Audit entries read per query while an export pages through a trail. */
@@ -159,10 +164,16 @@ export class DataSubjectRightsService {
           await tx.persons.deleteLink(person.id, organisationId);
           events.push(personUnlinkedEvent(person.esi, organisationId, now));
         }
-        // Credential revocation goes here when credentials exist: every credential issued to this person
-        // for these organisations is revoked in this same transaction (its status-list entry set to
-        // invalid), before the person record can go.
+        // Every credential issued on these cards is revoked in this same transaction (its status-list
+        // entry set to invalid), and the hub forgets whose it was, before the person record can go.
         const personDeleted = mine.length === links.length;
+        const forgotten = [];
+        for (const card of cards) forgotten.push(...(await tx.credentials.forgetCard(card.escn)));
+        if (personDeleted) {
+          forgotten.push(...(await tx.credentials.forgetPerson(person.id)));
+          await tx.credentialOffers.deleteForPerson(person.id);
+        }
+        await this.#options.revokeCredentials?.(tx, forgotten);
         if (personDeleted) {
           await tx.consents.deleteForPerson(person.id);
           await tx.persons.delete(person.id);
@@ -187,6 +198,7 @@ export class DataSubjectRightsService {
       if (deletedCards.length > 0) this.#options.onCardsDeleted?.(deletedCards);
     }
     await this.#ctx.storage.scrub();
+    await this.#options.afterCredentialsRevoked?.();
     return summary;
   }
 

@@ -33,6 +33,10 @@ export interface RetentionReport {
   readonly consentsPurged: number;
   readonly deliveriesPurged: number;
   readonly auditEntriesPurged: number;
+  /** Records of issued credentials past their expiry (the credential no longer verifies anyway). */
+  readonly credentialsPurged: number;
+  /** Credential offers and nonces past their expiry. */
+  readonly credentialOffersPurged: number;
 }
 
 /** Where a scheduled run reports (a pino logger fits). */
@@ -137,6 +141,8 @@ export class RetentionJob {
       consentsPurged: 0,
       deliveriesPurged: 0,
       auditEntriesPurged: 0,
+      credentialsPurged: 0,
+      credentialOffersPurged: 0,
     };
     if (this.#stopped || !(await this.#options.lock.acquire())) return { ran: false, ...counts };
     const now = this.#ctx.clock.now();
@@ -154,6 +160,11 @@ export class RetentionJob {
       counts.deliveriesPurged += await this.#step((tx) =>
         tx.deliveries.purgeDeliveredBefore(deliveredBefore),
       );
+      counts.credentialsPurged += await this.#step((tx) => tx.credentials.purgeExpiredBefore(at));
+      counts.credentialOffersPurged += await this.#step(async (tx) => {
+        await tx.nonces.purgeExpiredBefore(at);
+        return tx.credentialOffers.purgeExpiredBefore(at);
+      });
       const auditBefore = new Date(now.getTime() - auditRetentionDays * MS_PER_DAY).toISOString();
       counts.auditEntriesPurged += await this.#step(async (tx) => {
         const last = await tx.audit.lastSeqBefore(auditBefore);

@@ -29,6 +29,8 @@ const SCOPES_BY_KIND: Readonly<Record<OrganisationKind, readonly Scope[]>> = {
     "statuses:write",
     "events:read",
     "subscriptions:manage",
+    "credentials:issue",
+    "credentials:manage",
   ],
   "student-service": [
     "tokens:manage",
@@ -40,6 +42,8 @@ const SCOPES_BY_KIND: Readonly<Record<OrganisationKind, readonly Scope[]>> = {
     "statuses:write",
     "events:read",
     "subscriptions:manage",
+    "credentials:issue",
+    "credentials:manage",
   ],
   "card-bureau": [
     "tokens:manage",

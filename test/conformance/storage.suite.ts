@@ -1,15 +1,20 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import type { StatusBits } from "../../src/credentials/token-status-list.ts";
 import type { NewAuditEntry } from "../../src/domain/audit-entry.ts";
 import { firstBrokenLink, GENESIS_HASH } from "../../src/domain/audit-entry.ts";
 import type { Card } from "../../src/domain/card.ts";
 import type { Consent } from "../../src/domain/consent.ts";
+import type { CredentialOffer } from "../../src/domain/credential-offer.ts";
 import { generateEscn, generateEscns } from "../../src/domain/escn.ts";
 import type { DomainEvent } from "../../src/domain/events.ts";
 import { type IsoDate, parseIsoDate } from "../../src/domain/iso-date.ts";
+import type { IssuedCredential } from "../../src/domain/issued-credential.ts";
+import type { IssuerKeyRecord } from "../../src/domain/issuer-key-record.ts";
 import type { Person, PersonLink } from "../../src/domain/person.ts";
 import { type Pic, parsePic } from "../../src/domain/pic.ts";
+import type { StatusListRecord } from "../../src/domain/status-list-record.ts";
 import type { Delivery, NewDelivery, Subscription } from "../../src/domain/subscription.ts";
 import type {
   ClaimedDelivery,
@@ -2132,6 +2137,707 @@ export function storageConformance(name: string, open: () => Promise<StorageUnde
         );
       });
     });
+
+    /** A status list of `organisationId`, committed. */
+    function insertStatusList(
+      organisationId: string,
+      size = 64,
+      bits: StatusBits = 1,
+    ): Promise<StatusListRecord> {
+      return store().transaction((tx) =>
+        tx.statusLists.insert({ organisationId, size, bits, createdAt: AT }),
+      );
+    }
+
+    describe("issuer keys", () => {
+      it("insert and find give every field back; an organisation has one active key at a time", async () => {
+        const { pic } = await seed();
+        const other = (await seed()).pic;
+        const old = issuerKey(pic, { state: "retired", createdAt: minutesAfter(-10), retiredAt: AT });
+        const first = issuerKey(pic, { createdAt: AT_MS, publishedUntil: "2031-01-01T00:00:00.000Z" });
+        const second = issuerKey(pic, {
+          createdAt: "2026-10-16T00:00:00.000Z",
+          origin: "imported",
+          alg: "EdDSA",
+        });
+        const theirs = issuerKey(other);
+        assert.equal(await store().transaction((tx) => tx.issuerKeys.insert(old)), true, "a retired key");
+        assert.equal(await store().transaction((tx) => tx.issuerKeys.insert(first)), true);
+        assert.equal(await store().transaction((tx) => tx.issuerKeys.insert(theirs)), true, "another tenant");
+        assert.deepEqual(await store().read.issuerKeys.find(first.id), first);
+        assert.deepEqual(await store().read.issuerKeys.findActive(pic), first);
+        assert.equal(await store().read.issuerKeys.find(`missing-${uniqueSuffix()}`), undefined);
+
+        assert.equal(
+          await store().transaction((tx) => tx.issuerKeys.insert(second)),
+          false,
+          "a second active key",
+        );
+        assert.equal(await store().read.issuerKeys.find(second.id), undefined);
+        assert.equal(
+          await store().transaction((tx) => tx.issuerKeys.insert({ ...first, state: "retired" })),
+          false,
+          "the same key again",
+        );
+
+        const retiredAt = minutesAfter(5);
+        assert.equal(await store().transaction((tx) => tx.issuerKeys.retireActive(pic, retiredAt)), 1);
+        assert.equal(await store().transaction((tx) => tx.issuerKeys.retireActive(pic, retiredAt)), 0);
+        assert.equal(await store().read.issuerKeys.findActive(pic), undefined);
+        assert.deepEqual(
+          await store().read.issuerKeys.findActive(other),
+          theirs,
+          "the other tenant's key stays",
+        );
+        assert.equal(await store().transaction((tx) => tx.issuerKeys.insert(second)), true);
+        assert.deepEqual(await store().read.issuerKeys.findActive(pic), second);
+        assert.deepEqual(await store().read.issuerKeys.listForOrganisation(pic), [
+          second,
+          { ...first, state: "retired", retiredAt },
+          old,
+        ]);
+        assert.deepEqual(await store().read.issuerKeys.listForOrganisation(other), [theirs]);
+      });
+
+      it("retiring the active key and making the next one commit together, in one transaction", async () => {
+        const { pic } = await seed();
+        const first = issuerKey(pic);
+        const next = issuerKey(pic, { createdAt: minutesAfter(1) });
+        await store().transaction((tx) => tx.issuerKeys.insert(first));
+        const inserted = await store().transaction(async (tx) => {
+          await tx.issuerKeys.retireActive(pic, minutesAfter(1));
+          return tx.issuerKeys.insert(next);
+        });
+        assert.equal(inserted, true);
+        assert.equal((await store().read.issuerKeys.findActive(pic))?.id, next.id);
+        assert.equal((await store().read.issuerKeys.find(first.id))?.state, "retired");
+      });
+
+      it("of two transactions racing to make the first key, one gets it and the other can go on", async () => {
+        const { pic } = await seed();
+        const mine = issuerKey(pic);
+        const yours = issuerKey(pic);
+        const spare = issuerKey(pic, { state: "retired", retiredAt: AT });
+        const inserted = gate();
+        const release = gate();
+        const first = store().transaction(async (tx) => {
+          const stored = await tx.issuerKeys.insert(mine);
+          inserted.open();
+          await release.wait;
+          return stored;
+        });
+        let second: Promise<boolean> | undefined;
+        try {
+          await inserted.wait;
+          second = store().transaction(async (tx) => {
+            const stored = await tx.issuerKeys.insert(yours);
+            // A refused insert leaves the transaction usable.
+            await tx.issuerKeys.insert(spare);
+            return stored;
+          });
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        } finally {
+          release.open();
+          await Promise.allSettled([first, second]);
+        }
+        assert.equal(await first, true);
+        assert.equal(await second, false);
+        assert.equal((await store().read.issuerKeys.findActive(pic))?.id, mine.id);
+        assert.deepEqual(await store().read.issuerKeys.find(spare.id), spare);
+      });
+
+      it("the deployment's CA has a slot of its own, apart from every organisation's", async () => {
+        const { pic } = await seed();
+        const orgKey = issuerKey(pic);
+        const ca = issuerKey(null);
+        const otherCa = issuerKey(null, { createdAt: minutesAfter(1) });
+        assert.equal(await store().transaction((tx) => tx.issuerKeys.insert(ca)), true);
+        assert.equal(await store().transaction((tx) => tx.issuerKeys.insert(orgKey)), true);
+        assert.equal(await store().transaction((tx) => tx.issuerKeys.insert(otherCa)), false);
+        assert.deepEqual(await store().read.issuerKeys.findActive(null), ca);
+        assert.deepEqual(await store().read.issuerKeys.findActive(pic), orgKey);
+        assert.deepEqual(await store().read.issuerKeys.listForOrganisation(null), [ca]);
+        assert.deepEqual(await store().read.issuerKeys.listForOrganisation(pic), [orgKey]);
+        await assert.rejects(store().read.issuerKeys.findActive(""), TypeError, "'' is not the CA");
+
+        assert.equal(await store().transaction((tx) => tx.issuerKeys.retireActive(null, minutesAfter(1))), 1);
+        assert.deepEqual(
+          await store().read.issuerKeys.findActive(pic),
+          orgKey,
+          "the organisation keeps its key",
+        );
+        assert.equal(await store().transaction((tx) => tx.issuerKeys.insert(otherCa)), true);
+        assert.deepEqual(
+          (await store().read.issuerKeys.listForOrganisation(null)).map((k) => [k.id, k.state]),
+          [
+            [otherCa.id, "active"],
+            [ca.id, "retired"],
+          ],
+        );
+      });
+
+      it("publishedUntil only ever moves later", async () => {
+        const { pic } = await seed();
+        const key = issuerKey(pic);
+        await store().transaction((tx) => tx.issuerKeys.insert(key));
+        const until = async () => (await store().read.issuerKeys.find(key.id))?.publishedUntil;
+        await store().transaction((tx) =>
+          tx.issuerKeys.extendPublishedUntil(key.id, "2027-06-01T00:00:00.000Z"),
+        );
+        assert.equal(await until(), "2027-06-01T00:00:00.000Z");
+        await store().transaction((tx) =>
+          tx.issuerKeys.extendPublishedUntil(key.id, "2027-05-31T23:59:59.999Z"),
+        );
+        assert.equal(await until(), "2027-06-01T00:00:00.000Z", "an earlier expiry leaves it");
+        await store().transaction((tx) =>
+          tx.issuerKeys.extendPublishedUntil(key.id, "2028-01-01T00:00:00.000Z"),
+        );
+        assert.equal(await until(), "2028-01-01T00:00:00.000Z");
+      });
+
+      it("purgeRetiredBefore removes retired keys no longer published, and never an active key", async () => {
+        const { pic } = await seed();
+        // Dates no other test uses: the purge looks at the whole store.
+        const expired = issuerKey(pic, {
+          state: "retired",
+          retiredAt: "2001-01-01T00:00:00.000Z",
+          publishedUntil: "2001-06-01T00:00:00.000Z",
+        });
+        const stillPublished = issuerKey(pic, {
+          state: "retired",
+          retiredAt: "2001-01-01T00:00:00.000Z",
+          publishedUntil: "2003-01-01T00:00:00.000Z",
+        });
+        const signedNothing = issuerKey(pic, { state: "retired", retiredAt: "2001-02-01T00:00:00.000Z" });
+        const active = issuerKey(pic, {
+          createdAt: "2000-01-01T00:00:00.000Z",
+          publishedUntil: "2001-01-01T00:00:00.000Z",
+        });
+        await store().transaction(async (tx) => {
+          for (const key of [expired, stillPublished, signedNothing, active]) {
+            assert.equal(await tx.issuerKeys.insert(key), true);
+          }
+        });
+        assert.equal(
+          await store().transaction((tx) => tx.issuerKeys.purgeRetiredBefore("2002-01-01T00:00:00.000Z")),
+          2,
+        );
+        assert.deepEqual(
+          (await store().read.issuerKeys.listForOrganisation(pic)).map((k) => k.id).sort(),
+          [stillPublished.id, active.id].sort(),
+        );
+      });
+    });
+
+    describe("issued credentials", () => {
+      it("insert and find give every field back", async () => {
+        const { pic, person } = await seed();
+        const list = await insertStatusList(pic);
+        const credential = issuedCredential(pic, list.id, 7, {
+          escn: generateEscn({ prefix: "001", pic }),
+          personId: person.id,
+          offerId: `offer-${uniqueSuffix()}`,
+          issuedAt: AT_MS,
+        });
+        assert.equal(await store().transaction((tx) => tx.credentials.insert(credential)), true);
+        const found = await store().read.credentials.find(credential.id);
+        assert.deepEqual(found, credential);
+        assert.equal(typeof found?.personId, "number");
+        assert.equal(typeof found?.statusListId, "number");
+        assert.equal(await store().read.credentials.find(`missing-${uniqueSuffix()}`), undefined);
+        const erased = issuedCredential(pic, list.id, 8);
+        await store().transaction((tx) => tx.credentials.insert(erased));
+        assert.deepEqual(await store().read.credentials.find(erased.id), erased, "null holder and offer");
+      });
+
+      it("a taken status entry is refused without writing, and the transaction commits its other writes", async () => {
+        const { pic } = await seed();
+        const list = await insertStatusList(pic);
+        const taken = issuedCredential(pic, list.id, 3);
+        await store().transaction((tx) => tx.credentials.insert(taken));
+        const before = issuedCredential(pic, list.id, 4);
+        const clash = issuedCredential(pic, list.id, 3);
+        const after = issuedCredential(pic, list.id, 5);
+        const name = `job-${uniqueSuffix()}`;
+        const outcome = await store().transaction(async (tx) => {
+          const results = [await tx.credentials.insert(before), await tx.credentials.insert(clash)];
+          // The issuer picks another index and goes on, in the same transaction.
+          results.push(await tx.credentials.insert(after));
+          await tx.cursors.set(name, "after the clash");
+          return results;
+        });
+        assert.deepEqual(outcome, [true, false, true]);
+        assert.equal(await store().read.credentials.find(clash.id), undefined);
+        assert.equal((await store().read.credentials.find(before.id))?.statusIndex, 4);
+        assert.equal((await store().read.credentials.find(after.id))?.statusIndex, 5);
+        assert.equal(await store().read.cursors.get(name), "after the clash");
+        assert.deepEqual(await store().read.credentials.find(taken.id), taken);
+        // The same entry on another list is free.
+        const elsewhere = await insertStatusList(pic);
+        assert.equal(
+          await store().transaction((tx) => tx.credentials.insert(issuedCredential(pic, elsewhere.id, 3))),
+          true,
+        );
+        // A credential id is random: one stored twice is a defect, not a taken entry.
+        await assert.rejects(
+          store().transaction((tx) => tx.credentials.insert({ ...taken, statusIndex: 9 })),
+        );
+      });
+
+      it("listForCard and listForPerson answer oldest first; listForOrganisation pages one tenant's", async () => {
+        const { pic, person } = await seed();
+        const { pic: other, person: otherPerson } = await seed();
+        const list = await insertStatusList(pic);
+        const theirList = await insertStatusList(other);
+        const escn = generateEscn({ prefix: "001", pic });
+        const newer = issuedCredential(pic, list.id, 1, {
+          escn,
+          personId: person.id,
+          issuedAt: minutesAfter(5),
+        });
+        const older = issuedCredential(pic, list.id, 2, { escn, personId: person.id, issuedAt: AT });
+        const otherCard = issuedCredential(pic, list.id, 3, {
+          escn: generateEscn({ prefix: "001", pic }),
+          personId: person.id,
+          issuedAt: minutesAfter(1),
+        });
+        const theirs = issuedCredential(other, theirList.id, 1, {
+          escn: generateEscn({ prefix: "001", pic: other }),
+          personId: otherPerson.id,
+        });
+        await store().transaction(async (tx) => {
+          for (const c of [newer, older, otherCard, theirs]) await tx.credentials.insert(c);
+        });
+        assert.deepEqual(await store().read.credentials.listForCard(escn), [older, newer]);
+        assert.deepEqual(
+          await store().read.credentials.listForCard(escn.toUpperCase()),
+          [],
+          "compared exactly",
+        );
+        assert.deepEqual(await store().read.credentials.listForPerson(person.id), [older, otherCard, newer]);
+        assert.deepEqual(await store().read.credentials.listForPerson(otherPerson.id), [theirs]);
+
+        const seen: string[] = [];
+        let after = 0;
+        for (let pages = 0; pages < 10; pages++) {
+          const page = await store().read.credentials.listForOrganisation(pic, { after, limit: 2 });
+          seen.push(...page.items.map((c) => c.id));
+          if (page.next === null) break;
+          assert.equal(typeof page.next, "number");
+          after = page.next;
+        }
+        assert.deepEqual(seen, [newer.id, older.id, otherCard.id], "in insertion order, this tenant's only");
+        const whole = await store().read.credentials.listForOrganisation(other, { after: 0, limit: 10 });
+        assert.deepEqual(whole, { items: [theirs], next: null });
+      });
+
+      it("forgetPerson and forgetCard clear the holder and answer the credentials as they were", async () => {
+        const { pic, person } = await seed();
+        const other = (await seed()).person;
+        const list = await insertStatusList(pic);
+        const card = generateEscn({ prefix: "001", pic });
+        const onCard = issuedCredential(pic, list.id, 1, { escn: card, personId: person.id });
+        const onOtherCard = issuedCredential(pic, list.id, 2, {
+          escn: generateEscn({ prefix: "001", pic }),
+          personId: person.id,
+          issuedAt: minutesAfter(1),
+        });
+        const someoneElse = issuedCredential(pic, list.id, 3, {
+          escn: generateEscn({ prefix: "001", pic }),
+          personId: other.id,
+        });
+        await store().transaction(async (tx) => {
+          for (const c of [onCard, onOtherCard, someoneElse]) await tx.credentials.insert(c);
+        });
+
+        assert.deepEqual(await store().transaction((tx) => tx.credentials.forgetCard(card)), [onCard]);
+        assert.deepEqual(await store().read.credentials.find(onCard.id), {
+          ...onCard,
+          escn: null,
+          personId: null,
+        });
+        assert.deepEqual(await store().read.credentials.listForCard(card), []);
+        assert.deepEqual(await store().read.credentials.listForPerson(person.id), [onOtherCard]);
+
+        assert.deepEqual(await store().transaction((tx) => tx.credentials.forgetPerson(person.id)), [
+          onOtherCard,
+        ]);
+        assert.deepEqual(await store().transaction((tx) => tx.credentials.forgetPerson(person.id)), []);
+        assert.deepEqual(await store().read.credentials.find(onOtherCard.id), {
+          ...onOtherCard,
+          escn: null,
+          personId: null,
+        });
+        assert.deepEqual(await store().read.credentials.find(someoneElse.id), someoneElse);
+      });
+
+      it("latestExpiryForKey and purgeExpiredBefore", async () => {
+        const { pic } = await seed();
+        const list = await insertStatusList(pic);
+        const keyId = `kid-${uniqueSuffix()}`;
+        assert.equal(await store().read.credentials.latestExpiryForKey(keyId), null);
+        // Expiry dates no other test uses: the purge looks at the whole store.
+        const expired = [1, 2].map((i) =>
+          issuedCredential(pic, list.id, i, { keyId, expiresAt: `2001-0${i}-01T00:00:00.000Z` }),
+        );
+        const live = issuedCredential(pic, list.id, 3, { keyId, expiresAt: "2031-03-01T00:00:00.000Z" });
+        const latest = issuedCredential(pic, list.id, 4, { expiresAt: "2032-01-01T00:00:00.000Z" });
+        await store().transaction(async (tx) => {
+          for (const c of [...expired, live, latest]) await tx.credentials.insert(c);
+        });
+        assert.equal(await store().read.credentials.latestExpiryForKey(keyId), "2031-03-01T00:00:00.000Z");
+        assert.equal(
+          await store().transaction((tx) => tx.credentials.purgeExpiredBefore("2002-01-01T00:00:00.000Z")),
+          2,
+        );
+        for (const c of expired) assert.equal(await store().read.credentials.find(c.id), undefined);
+        assert.deepEqual(await store().read.credentials.find(live.id), live);
+        assert.equal(await store().read.credentials.latestExpiryForKey(keyId), "2031-03-01T00:00:00.000Z");
+      });
+    });
+
+    describe("status lists", () => {
+      it("insert gives an open list, version 1, with zeroed entries of size × bits / 8 bytes", async () => {
+        const { pic } = await seed();
+        const list = await store().transaction((tx) =>
+          tx.statusLists.insert({ organisationId: pic, size: 1024, bits: 2, createdAt: AT_MS }),
+        );
+        assert.deepEqual(list, {
+          id: list.id,
+          organisationId: pic,
+          size: 1024,
+          bits: 2,
+          allocated: 0,
+          state: "open",
+          version: 1,
+          signedVersion: 0,
+          token: null,
+          tokenExpiresAt: null,
+          createdAt: AT_MS,
+          updatedAt: AT_MS,
+        });
+        assert.equal(typeof list.id, "number");
+        assert.deepEqual(await store().read.statusLists.find(list.id), list);
+        const entries = await store().transaction((tx) => tx.statusLists.findEntriesForUpdate(list.id));
+        assert.deepEqual(entries?.record, list);
+        assert.equal(entries?.bytes.constructor, Uint8Array);
+        assert.deepEqual(entries?.bytes, new Uint8Array(256));
+        const big = await insertStatusList(pic, 1_000_000, 1);
+        assert.notEqual(big.id, list.id);
+        const bigEntries = await store().transaction((tx) => tx.statusLists.findEntriesForUpdate(big.id));
+        assert.equal(bigEntries?.bytes.length, 125_000);
+        assert.ok(bigEntries?.bytes.every((b) => b === 0));
+        assert.equal(await store().read.statusLists.find(big.id + 1_000_000), undefined);
+        assert.equal(
+          await store().transaction((tx) => tx.statusLists.findEntriesForUpdate(big.id + 1_000_000)),
+          undefined,
+        );
+      });
+
+      it("saveEntries round-trips the bytes and moves the version on; bytes of another shape are refused", async () => {
+        const { pic } = await seed();
+        const list = await insertStatusList(pic, 64, 4);
+        const bytes = new Uint8Array(32);
+        bytes[0] = 0x01;
+        bytes[17] = 0xa5;
+        bytes[31] = 0xff;
+        const at = minutesAfter(3);
+        assert.equal(await store().transaction((tx) => tx.statusLists.saveEntries(list.id, bytes, at)), 2);
+        const saved = await store().transaction((tx) => tx.statusLists.findEntriesForUpdate(list.id));
+        assert.deepEqual(saved?.bytes, bytes);
+        assert.deepEqual(saved?.record, { ...list, version: 2, updatedAt: at });
+        // A view into a larger buffer is saved as the bytes it shows.
+        const view = new Uint8Array(40).fill(7).subarray(4, 36);
+        assert.equal(await store().transaction((tx) => tx.statusLists.saveEntries(list.id, view, at)), 3);
+        const again = await store().transaction((tx) => tx.statusLists.findEntriesForUpdate(list.id));
+        assert.deepEqual(again?.bytes, new Uint8Array(32).fill(7));
+
+        await assert.rejects(
+          store().transaction((tx) => tx.statusLists.saveEntries(list.id, new Uint8Array(31), at)),
+          TypeError,
+        );
+        await assert.rejects(
+          store().transaction((tx) => tx.statusLists.saveEntries(list.id + 1_000_000, bytes, at)),
+          TypeError,
+        );
+        assert.equal((await store().read.statusLists.find(list.id))?.version, 3);
+      });
+
+      it("findEntriesForUpdate holds off a second writer until the first commits", async () => {
+        const { pic } = await seed();
+        const list = await insertStatusList(pic, 16, 1);
+        const locked = gate();
+        const release = gate();
+        const first = store().transaction(async (tx) => {
+          const entries = await tx.statusLists.findEntriesForUpdate(list.id);
+          assert.ok(entries);
+          locked.open();
+          await release.wait;
+          entries.bytes[0] = (entries.bytes[0] ?? 0) | 0b01;
+          return tx.statusLists.saveEntries(list.id, entries.bytes, minutesAfter(1));
+        });
+        let secondRead: number | null = null;
+        let second: Promise<number> | undefined;
+        try {
+          await locked.wait;
+          second = store().transaction(async (tx) => {
+            const entries = await tx.statusLists.findEntriesForUpdate(list.id);
+            assert.ok(entries);
+            secondRead = entries.record.version;
+            entries.bytes[0] = (entries.bytes[0] ?? 0) | 0b10;
+            return tx.statusLists.saveEntries(list.id, entries.bytes, minutesAfter(2));
+          });
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          assert.equal(secondRead, null, "the second writer is still waiting");
+        } finally {
+          release.open();
+          await Promise.allSettled([first, second]);
+        }
+        assert.equal(await first, 2);
+        assert.equal(await second, 3);
+        assert.equal(secondRead, 2, "it read what the first committed");
+        const stored = await store().transaction((tx) => tx.statusLists.findEntriesForUpdate(list.id));
+        assert.equal(stored?.bytes[0], 0b11, "neither change is lost");
+      });
+
+      it("countAllocation marks a list full at the threshold; findOpen picks the open list with the most room", async () => {
+        const { pic } = await seed();
+        const other = (await seed()).pic;
+        const small = await insertStatusList(pic, 8);
+        const large = await insertStatusList(pic, 16);
+        const theirs = await insertStatusList(other, 1024);
+        assert.equal((await store().read.statusLists.findOpen(pic))?.id, large.id);
+        await store().transaction(async (tx) => {
+          for (let i = 0; i < 10; i++) await tx.statusLists.countAllocation(large.id, 12, minutesAfter(1));
+        });
+        assert.equal((await store().read.statusLists.findOpen(pic))?.id, small.id, "8 free beat 6");
+        await store().transaction(async (tx) => {
+          for (let i = 0; i < 2; i++) await tx.statusLists.countAllocation(small.id, 3, minutesAfter(2));
+        });
+        assert.deepEqual(await store().read.statusLists.find(small.id), {
+          ...small,
+          allocated: 2,
+          updatedAt: minutesAfter(2),
+        });
+        await store().transaction((tx) => tx.statusLists.countAllocation(small.id, 3, minutesAfter(3)));
+        const full = await store().read.statusLists.find(small.id);
+        assert.equal(full?.state, "full");
+        assert.equal(full?.allocated, 3);
+        assert.equal(full?.version, 1, "allocating changes no entry");
+        assert.equal(
+          (await store().read.statusLists.findOpen(pic))?.id,
+          large.id,
+          "a full list hands out nothing",
+        );
+        assert.deepEqual(
+          (await store().read.statusLists.listForOrganisation(pic)).map((l) => [l.id, l.state, l.allocated]),
+          [
+            [small.id, "full", 3],
+            [large.id, "open", 10],
+          ],
+        );
+        assert.deepEqual(await store().read.statusLists.listForOrganisation(other), [theirs]);
+        assert.equal(await store().read.statusLists.findOpen((await seed()).pic), undefined);
+      });
+
+      it("saveToken stores a token unless one signed from a later version is there", async () => {
+        const { pic } = await seed();
+        const list = await insertStatusList(pic);
+        const saveToken = (version: number, token: string, expiresAt: string) =>
+          store().transaction((tx) => tx.statusLists.saveToken(list.id, version, token, expiresAt));
+        assert.equal(await saveToken(1, "token-v1", "2026-10-16T10:00:00.000Z"), true);
+        assert.deepEqual(await store().read.statusLists.find(list.id), {
+          ...list,
+          signedVersion: 1,
+          token: "token-v1",
+          tokenExpiresAt: "2026-10-16T10:00:00.000Z",
+        });
+        await store().transaction((tx) => tx.statusLists.saveEntries(list.id, new Uint8Array(8).fill(1), AT));
+        assert.equal(await saveToken(2, "token-v2", "2026-10-16T11:00:00.000Z"), true);
+        assert.equal(
+          await saveToken(1, "token-v1-late", "2026-10-16T12:00:00.000Z"),
+          false,
+          "a slower signer",
+        );
+        let stored = await store().read.statusLists.find(list.id);
+        assert.equal(stored?.token, "token-v2");
+        assert.equal(stored?.signedVersion, 2);
+        assert.equal(await saveToken(2, "token-v2-renewed", "2026-10-17T11:00:00.000Z"), true, "renewed");
+        stored = await store().read.statusLists.find(list.id);
+        assert.equal(stored?.token, "token-v2-renewed");
+        assert.equal(stored?.tokenExpiresAt, "2026-10-17T11:00:00.000Z");
+      });
+
+      it("listToSign picks lists never signed, changed since signed, or expiring, and not fresh ones", async () => {
+        const { pic } = await seed();
+        const [never, changed, expiring, fresh] = [
+          await insertStatusList(pic),
+          await insertStatusList(pic),
+          await insertStatusList(pic),
+          await insertStatusList(pic),
+        ];
+        const soon = "2026-10-15T11:00:00.000Z";
+        const later = "2026-10-16T10:00:00.000Z";
+        await store().transaction(async (tx) => {
+          await tx.statusLists.saveToken(changed.id, 1, "t", later);
+          await tx.statusLists.saveEntries(changed.id, new Uint8Array(8).fill(2), AT);
+          await tx.statusLists.saveToken(expiring.id, 1, "t", soon);
+          await tx.statusLists.saveToken(fresh.id, 1, "t", later);
+        });
+        const mine = new Set([never.id, changed.id, expiring.id, fresh.id]);
+        const toSign = await store().read.statusLists.listToSign("2026-10-15T12:00:00.000Z", 100_000);
+        assert.deepEqual(
+          toSign.filter((l) => mine.has(l.id)).map((l) => l.id),
+          [never.id, changed.id, expiring.id],
+        );
+        assert.deepEqual(
+          toSign.find((l) => l.id === changed.id),
+          { ...changed, version: 2, signedVersion: 1, token: "t", tokenExpiresAt: later },
+        );
+        assert.equal((await store().read.statusLists.listToSign("2026-10-15T12:00:00.000Z", 1)).length, 1);
+      });
+    });
+
+    describe("credential offers", () => {
+      it("insert, then find by id, by pre-authorized code and by access token", async () => {
+        const { pic, person } = await seed();
+        const offer = credentialOffer(pic, person.id, {
+          txCodeHash: "tx-hash",
+          txCodeLength: 6,
+          createdAt: AT_MS,
+        });
+        const stored = await store().transaction((tx) => tx.credentialOffers.insert(offer));
+        assert.deepEqual(stored, { ...offer, version: 1 });
+        assert.deepEqual(await store().read.credentialOffers.find(offer.id), stored);
+        assert.deepEqual(
+          await store().read.credentialOffers.findByPreAuthorizedCodeHash(offer.preAuthorizedCodeHash),
+          stored,
+        );
+        assert.equal(typeof (await store().read.credentialOffers.find(offer.id))?.personId, "number");
+        assert.equal(await store().read.credentialOffers.find(`missing-${uniqueSuffix()}`), undefined);
+        assert.equal(await store().read.credentialOffers.findByPreAuthorizedCodeHash("nothing"), undefined);
+        assert.equal(await store().read.credentialOffers.findByAccessTokenHash("nothing"), undefined);
+      });
+
+      it("update is compare-and-set on the version", async () => {
+        const { pic, person } = await seed();
+        const v1 = await store().transaction((tx) =>
+          tx.credentialOffers.insert(credentialOffer(pic, person.id)),
+        );
+        const accessTokenHash = `at-${uniqueSuffix()}`;
+        const v2 = await store().transaction((tx) =>
+          tx.credentialOffers.update({
+            ...v1,
+            state: "token-issued",
+            failedTxCodeAttempts: 1,
+            accessTokenHash,
+            accessTokenExpiresAt: minutesAfter(5),
+          }),
+        );
+        assert.deepEqual(v2, {
+          ...v1,
+          state: "token-issued",
+          failedTxCodeAttempts: 1,
+          accessTokenHash,
+          accessTokenExpiresAt: minutesAfter(5),
+          version: 2,
+        });
+        assert.deepEqual(await store().read.credentialOffers.findByAccessTokenHash(accessTokenHash), v2);
+        const stale = await store().transaction((tx) =>
+          tx.credentialOffers.update({ ...v1, state: "locked", failedTxCodeAttempts: 5 }),
+        );
+        assert.equal(stale, undefined);
+        assert.deepEqual(await store().read.credentialOffers.find(v1.id), v2);
+        assert.ok(v2);
+        const v3 = await store().transaction((tx) =>
+          tx.credentialOffers.update({ ...v2, state: "redeemed", redeemedAt: minutesAfter(6) }),
+        );
+        assert.equal(v3?.version, 3);
+        assert.equal((await store().read.credentialOffers.find(v1.id))?.redeemedAt, minutesAfter(6));
+      });
+
+      it("purgeExpiredBefore and deleteForPerson remove offers, and only those", async () => {
+        const { pic, person } = await seed();
+        const other = (await seed()).person;
+        // An expiry no other test uses: the purge looks at the whole store.
+        const expired = credentialOffer(pic, other.id, { expiresAt: "2001-01-01T00:00:00.000Z" });
+        const mine = [credentialOffer(pic, person.id), credentialOffer(pic, person.id)];
+        const theirs = credentialOffer(pic, other.id);
+        await store().transaction(async (tx) => {
+          for (const o of [expired, ...mine, theirs]) await tx.credentialOffers.insert(o);
+        });
+        assert.equal(
+          await store().transaction((tx) =>
+            tx.credentialOffers.purgeExpiredBefore("2002-01-01T00:00:00.000Z"),
+          ),
+          1,
+        );
+        assert.equal(await store().read.credentialOffers.find(expired.id), undefined);
+        assert.equal(await store().transaction((tx) => tx.credentialOffers.deleteForPerson(person.id)), 2);
+        for (const o of mine) assert.equal(await store().read.credentialOffers.find(o.id), undefined);
+        assert.equal((await store().read.credentialOffers.find(theirs.id))?.personId, other.id);
+      });
+    });
+
+    describe("nonces", () => {
+      it("a nonce is used once; an expired one is refused, and removed all the same", async () => {
+        const live = `nonce-${uniqueSuffix()}`;
+        const expired = `nonce-${uniqueSuffix()}`;
+        await store().transaction(async (tx) => {
+          await tx.nonces.insert(live, minutesAfter(5));
+          await tx.nonces.insert(expired, minutesAfter(-1));
+        });
+        const consume = (value: string) => store().transaction((tx) => tx.nonces.consume(value, AT));
+        assert.equal(await consume(live), true);
+        assert.equal(await consume(live), false, "used up");
+        assert.equal(await consume(expired), false);
+        assert.equal(await consume(`nonce-${uniqueSuffix()}`), false, "never handed out");
+        // Removed: the same value can be stored again (it is the primary key).
+        await store().transaction((tx) => tx.nonces.insert(expired, minutesAfter(5)));
+        assert.equal(await consume(expired), true);
+        await store().transaction((tx) => tx.nonces.insert(live, AT));
+        assert.equal(await consume(live), false, "a nonce expiring now is expired");
+      });
+
+      it("of two transactions consuming one nonce, only one gets it", async () => {
+        const value = `nonce-${uniqueSuffix()}`;
+        await store().transaction((tx) => tx.nonces.insert(value, minutesAfter(5)));
+        const consumed = gate();
+        const release = gate();
+        const first = store().transaction(async (tx) => {
+          const used = await tx.nonces.consume(value, AT);
+          consumed.open();
+          await release.wait;
+          return used;
+        });
+        let second: Promise<boolean> | undefined;
+        try {
+          await consumed.wait;
+          second = store().transaction((tx) => tx.nonces.consume(value, AT));
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        } finally {
+          release.open();
+          await Promise.allSettled([first, second]);
+        }
+        assert.equal(await first, true);
+        assert.equal(await second, false);
+      });
+
+      it("purgeExpiredBefore removes expired nonces only", async () => {
+        // Expiries no other test uses: the purge looks at the whole store.
+        const old = [`nonce-${uniqueSuffix()}-a`, `nonce-${uniqueSuffix()}-b`];
+        const live = `nonce-${uniqueSuffix()}`;
+        await store().transaction(async (tx) => {
+          for (const value of old) await tx.nonces.insert(value, "2001-01-01T00:00:00.000Z");
+          await tx.nonces.insert(live, minutesAfter(5));
+        });
+        assert.equal(
+          await store().transaction((tx) => tx.nonces.purgeExpiredBefore("2002-01-01T00:00:00.000Z")),
+          2,
+        );
+        assert.equal(await store().transaction((tx) => tx.nonces.consume(live, AT)), true);
+      });
+    });
   });
 }
 
@@ -2150,5 +2856,78 @@ function consent(
     givenAt: AT,
     withdrawnAt: null,
     updatedAt: AT,
+  };
+}
+
+/** An issuer key record with a random id; the key material is opaque to the store. */
+function issuerKey(organisationId: string | null, extra: Partial<IssuerKeyRecord> = {}): IssuerKeyRecord {
+  const id = randomBytes(32).toString("base64url");
+  return {
+    id,
+    organisationId,
+    alg: "ES256",
+    publicJwk: {
+      kty: "EC",
+      crv: "P-256",
+      x: randomBytes(32).toString("base64url"),
+      y: randomBytes(32).toString("base64url"),
+      kid: id,
+      alg: "ES256",
+      use: "sig",
+    },
+    sealedPrivateKey: `v1.${randomBytes(48).toString("base64url")}`,
+    certificateChain: [randomBytes(64).toString("base64"), randomBytes(64).toString("base64")],
+    origin: "generated",
+    state: "active",
+    createdAt: AT,
+    retiredAt: null,
+    publishedUntil: null,
+    ...extra,
+  };
+}
+
+function issuedCredential(
+  organisationId: string,
+  statusListId: number,
+  statusIndex: number,
+  extra: Partial<IssuedCredential> = {},
+): IssuedCredential {
+  return {
+    id: randomUUID(),
+    organisationId,
+    escn: null,
+    personId: null,
+    keyId: `kid-${uniqueSuffix()}`,
+    statusListId,
+    statusIndex,
+    holderKeyThumbprint: randomBytes(32).toString("base64url"),
+    offerId: null,
+    issuedAt: AT,
+    expiresAt: "2027-10-15T10:00:00.000Z",
+    ...extra,
+  };
+}
+
+function credentialOffer(
+  organisationId: string,
+  personId: number,
+  extra: Partial<CredentialOffer> = {},
+): Omit<CredentialOffer, "version"> {
+  return {
+    id: randomBytes(16).toString("base64url"),
+    organisationId,
+    escn: generateEscn({ prefix: "001", pic: organisationId as Pic }),
+    personId,
+    preAuthorizedCodeHash: randomBytes(32).toString("base64url"),
+    txCodeHash: null,
+    txCodeLength: null,
+    failedTxCodeAttempts: 0,
+    state: "offered",
+    accessTokenHash: null,
+    accessTokenExpiresAt: null,
+    createdAt: AT,
+    expiresAt: minutesAfter(15),
+    redeemedAt: null,
+    ...extra,
   };
 }

@@ -449,6 +449,56 @@ describe("the retention job", () => {
     ]);
   });
 
+  it("forgets issued credentials once expired, and offers and nonces once dead, keeping live ones", async () => {
+    const list = await storage.transaction((tx) =>
+      tx.statusLists.insert({ organisationId: A, size: 100_000, bits: 2, createdAt: NOW }),
+    );
+    const credential = (id: string, index: number, expiresAt: string) => ({
+      id,
+      organisationId: A,
+      escn: null,
+      personId: null,
+      keyId: "kid",
+      statusListId: list.id,
+      statusIndex: index,
+      holderKeyThumbprint: "thumb",
+      offerId: null,
+      issuedAt: instantDaysAgo(400),
+      expiresAt,
+    });
+    const offer = (id: string, expiresAt: string) => ({
+      id,
+      organisationId: A,
+      escn: "escn",
+      personId: 1,
+      preAuthorizedCodeHash: `code-${id}`,
+      txCodeHash: null,
+      txCodeLength: null,
+      failedTxCodeAttempts: 0,
+      state: "offered" as const,
+      accessTokenHash: null,
+      accessTokenExpiresAt: null,
+      createdAt: instantDaysAgo(2),
+      expiresAt,
+      redeemedAt: null,
+    });
+    await storage.transaction(async (tx) => {
+      await tx.credentials.insert(credential("expired", 1, instantDaysAgo(1)));
+      await tx.credentials.insert(credential("live", 2, instantDaysAgo(-1)));
+      await tx.credentialOffers.insert(offer("dead", instantDaysAgo(1)));
+      await tx.credentialOffers.insert(offer("open", instantDaysAgo(-1)));
+      await tx.nonces.insert("old-nonce", instantDaysAgo(1));
+    });
+    const report = await job().runOnce();
+    assert.equal(report.credentialsPurged, 1);
+    assert.equal(report.credentialOffersPurged, 1);
+    assert.equal(await storage.read.credentials.find("expired"), undefined);
+    assert.ok(await storage.read.credentials.find("live"));
+    assert.equal(await storage.read.credentialOffers.find("dead"), undefined);
+    assert.ok(await storage.read.credentialOffers.find("open"));
+    assert.equal(await storage.transaction((tx) => tx.nonces.consume("old-nonce", instantDaysAgo(2))), false);
+  });
+
   it("runs in only one of two processes sharing the store: the lease holder", async () => {
     const holder = await person("LEASE-1");
     await status(holder, "enrolled", null, 3000);
@@ -467,6 +517,8 @@ describe("the retention job", () => {
       consentsPurged: 0,
       deliveriesPurged: 0,
       auditEntriesPurged: 0,
+      credentialsPurged: 0,
+      credentialOffersPurged: 0,
     });
     assert.ok(
       await storage.read.cards.findByEscn(due),
@@ -516,6 +568,8 @@ describe("the retention job", () => {
           consentsPurged: 0,
           deliveriesPurged: 0,
           auditEntriesPurged: 0,
+          credentialsPurged: 0,
+          credentialOffersPurged: 0,
         },
       },
     ]);
@@ -559,6 +613,8 @@ describe("the retention job", () => {
       consentsPurged: 0,
       deliveriesPurged: 0,
       auditEntriesPurged: 0,
+      credentialsPurged: 0,
+      credentialOffersPurged: 0,
     });
     assert.equal((await storage.read.cards.listForPerson(holder.id)).length, 1);
     // The command gave the lease up: a job of this process takes it at once.

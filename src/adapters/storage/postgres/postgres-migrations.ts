@@ -207,4 +207,92 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   -- The expiry job looks for statuses ending on given days (compared as text in byte order).
   CREATE INDEX student_statuses_valid_until ON student_statuses ((valid_until COLLATE "C"));
   `,
+  /* 4: verifiable credentials — issuer keys, issued credentials, status lists, offers, nonces */ `
+  -- Timestamps that are compared or ordered are COLLATE "C" (byte order, as on SQLite).
+  CREATE TABLE issuer_keys (
+    id text PRIMARY KEY,
+    -- NULL for the deployment's CA.
+    organisation_id text REFERENCES organisations(id),
+    alg text NOT NULL,
+    public_jwk text NOT NULL,
+    sealed_private_key text NOT NULL,
+    certificate_chain text NOT NULL,
+    origin text NOT NULL CHECK (origin IN ('generated', 'imported')),
+    state text NOT NULL CHECK (state IN ('active', 'retired')),
+    created_at text COLLATE "C" NOT NULL,
+    retired_at text COLLATE "C",
+    published_until text COLLATE "C"
+  );
+  -- At most one active key per organisation, and one for the CA (the slot ''): of two processes racing to
+  -- make the first key, the second insert waits for the first and then finds its row.
+  CREATE UNIQUE INDEX issuer_keys_active ON issuer_keys ((COALESCE(organisation_id, ''))) WHERE state = 'active';
+  CREATE INDEX issuer_keys_organisation ON issuer_keys ((COALESCE(organisation_id, '')), created_at);
+  CREATE TABLE status_lists (
+    -- An identity is never handed out twice: a list's number is in its URL.
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    organisation_id text NOT NULL REFERENCES organisations(id),
+    size integer NOT NULL CHECK (size > 0),
+    bits integer NOT NULL CHECK (bits IN (1, 2, 4, 8)),
+    allocated integer NOT NULL,
+    state text NOT NULL CHECK (state IN ('open', 'full')),
+    version integer NOT NULL,
+    signed_version integer NOT NULL,
+    token text,
+    token_expires_at text COLLATE "C",
+    created_at text NOT NULL,
+    updated_at text NOT NULL
+  );
+  CREATE INDEX status_lists_organisation ON status_lists (organisation_id, state);
+  -- The entries apart from the list, as on SQLite.
+  CREATE TABLE status_list_entries (
+    list_id bigint PRIMARY KEY REFERENCES status_lists(id),
+    entries bytea NOT NULL
+  );
+  CREATE TABLE issued_credentials (
+    id text PRIMARY KEY,
+    seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+    organisation_id text NOT NULL REFERENCES organisations(id),
+    -- No references to cards or persons: both are cleared when those go (see the repository).
+    escn text,
+    person_id bigint,
+    key_id text NOT NULL,
+    status_list_id bigint NOT NULL REFERENCES status_lists(id),
+    status_index integer NOT NULL,
+    holder_key_thumbprint text NOT NULL,
+    offer_id text,
+    issued_at text COLLATE "C" NOT NULL,
+    expires_at text COLLATE "C" NOT NULL,
+    -- A status entry serves one credential, ever.
+    UNIQUE (status_list_id, status_index)
+  );
+  CREATE INDEX issued_credentials_organisation ON issued_credentials (organisation_id, seq);
+  CREATE INDEX issued_credentials_escn ON issued_credentials (escn) WHERE escn IS NOT NULL;
+  CREATE INDEX issued_credentials_person ON issued_credentials (person_id) WHERE person_id IS NOT NULL;
+  CREATE INDEX issued_credentials_key ON issued_credentials (key_id, expires_at);
+  CREATE INDEX issued_credentials_expires_at ON issued_credentials (expires_at);
+  CREATE TABLE credential_offers (
+    id text PRIMARY KEY,
+    organisation_id text NOT NULL REFERENCES organisations(id),
+    escn text NOT NULL,
+    person_id bigint NOT NULL,
+    pre_authorized_code_hash text NOT NULL UNIQUE,
+    tx_code_hash text,
+    tx_code_length integer,
+    failed_tx_code_attempts integer NOT NULL,
+    state text NOT NULL CHECK (state IN ('offered', 'token-issued', 'redeemed', 'locked')),
+    access_token_hash text UNIQUE,
+    access_token_expires_at text,
+    created_at text NOT NULL,
+    expires_at text COLLATE "C" NOT NULL,
+    redeemed_at text,
+    version integer NOT NULL
+  );
+  CREATE INDEX credential_offers_person ON credential_offers (person_id);
+  CREATE INDEX credential_offers_expires_at ON credential_offers (expires_at);
+  CREATE TABLE credential_nonces (
+    value text PRIMARY KEY,
+    expires_at text COLLATE "C" NOT NULL
+  );
+  CREATE INDEX credential_nonces_expires_at ON credential_nonces (expires_at);
+  `,
 ];

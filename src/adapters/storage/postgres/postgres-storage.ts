@@ -5,14 +5,19 @@ import { PostgresAuditRepository } from "./postgres-audit-repository.ts";
 import { PostgresCardRepository } from "./postgres-card-repository.ts";
 import type { PostgresQueryable } from "./postgres-connection.ts";
 import { PostgresConsentRepository } from "./postgres-consent-repository.ts";
+import { PostgresCredentialOfferRepository } from "./postgres-credential-offer-repository.ts";
+import { PostgresCredentialRepository } from "./postgres-credential-repository.ts";
 import { PostgresCursorRepository } from "./postgres-cursor-repository.ts";
 import { PostgresDeliveryRepository } from "./postgres-delivery-repository.ts";
+import { PostgresIssuerKeyRepository } from "./postgres-issuer-key-repository.ts";
 import { PostgresLeaseRepository } from "./postgres-lease-repository.ts";
 import { MIGRATIONS_LOCK_KEY } from "./postgres-lock-keys.ts";
 import { POSTGRES_MIGRATIONS } from "./postgres-migrations.ts";
+import { PostgresNonceRepository } from "./postgres-nonce-repository.ts";
 import { PostgresOrganisationRepository } from "./postgres-organisation-repository.ts";
 import { EVENTS_CHANNEL, PostgresOutboxRepository } from "./postgres-outbox-repository.ts";
 import { PostgresPersonRepository } from "./postgres-person-repository.ts";
+import { PostgresStatusListRepository } from "./postgres-status-list-repository.ts";
 import { PostgresStudentStatusRepository } from "./postgres-student-status-repository.ts";
 import { PostgresSubscriptionRepository } from "./postgres-subscription-repository.ts";
 import { PostgresTokenRepository } from "./postgres-token-repository.ts";
@@ -60,6 +65,8 @@ const PERSONAL_DATA_TABLES = [
   "audit_log",
   "subscription_cards",
   "deliveries",
+  "issued_credentials",
+  "credential_offers",
 ];
 
 export class PostgresRepositories implements Repositories {
@@ -75,6 +82,11 @@ export class PostgresRepositories implements Repositories {
   readonly subscriptions: PostgresSubscriptionRepository;
   readonly deliveries: PostgresDeliveryRepository;
   readonly cursors: PostgresCursorRepository;
+  readonly issuerKeys: PostgresIssuerKeyRepository;
+  readonly credentials: PostgresCredentialRepository;
+  readonly statusLists: PostgresStatusListRepository;
+  readonly credentialOffers: PostgresCredentialOfferRepository;
+  readonly nonces: PostgresNonceRepository;
 
   constructor(db: PostgresQueryable) {
     this.organisations = new PostgresOrganisationRepository(db);
@@ -89,6 +101,11 @@ export class PostgresRepositories implements Repositories {
     this.subscriptions = new PostgresSubscriptionRepository(db);
     this.deliveries = new PostgresDeliveryRepository(db);
     this.cursors = new PostgresCursorRepository(db);
+    this.issuerKeys = new PostgresIssuerKeyRepository(db);
+    this.credentials = new PostgresCredentialRepository(db);
+    this.statusLists = new PostgresStatusListRepository(db);
+    this.credentialOffers = new PostgresCredentialOfferRepository(db);
+    this.nonces = new PostgresNonceRepository(db);
   }
 }
 

@@ -206,4 +206,93 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   -- The expiry job looks for statuses ending on given days.
   CREATE INDEX student_statuses_valid_until ON student_statuses (valid_until);
   `,
+  /* 4: verifiable credentials — issuer keys, issued credentials, status lists, offers, nonces */ `
+  CREATE TABLE issuer_keys (
+    id TEXT PRIMARY KEY,
+    -- NULL for the deployment's CA.
+    organisation_id TEXT REFERENCES organisations(id),
+    alg TEXT NOT NULL,
+    public_jwk TEXT NOT NULL,
+    sealed_private_key TEXT NOT NULL,
+    certificate_chain TEXT NOT NULL,
+    origin TEXT NOT NULL CHECK (origin IN ('generated', 'imported')),
+    state TEXT NOT NULL CHECK (state IN ('active', 'retired')),
+    created_at TEXT NOT NULL,
+    retired_at TEXT,
+    published_until TEXT
+  ) WITHOUT ROWID;
+  -- At most one active key per organisation, and one for the CA (the slot ''): of two processes racing to
+  -- make the first key, one insert finds the other's row.
+  CREATE UNIQUE INDEX issuer_keys_active ON issuer_keys (COALESCE(organisation_id, '')) WHERE state = 'active';
+  CREATE INDEX issuer_keys_organisation ON issuer_keys (COALESCE(organisation_id, ''), created_at);
+  CREATE TABLE status_lists (
+    -- AUTOINCREMENT: a list's number is in its URL and is never given to another list.
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    organisation_id TEXT NOT NULL REFERENCES organisations(id),
+    size INTEGER NOT NULL CHECK (size > 0),
+    bits INTEGER NOT NULL CHECK (bits IN (1, 2, 4, 8)),
+    allocated INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('open', 'full')),
+    version INTEGER NOT NULL,
+    signed_version INTEGER NOT NULL,
+    token TEXT,
+    token_expires_at TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX status_lists_organisation ON status_lists (organisation_id, state);
+  -- The entries apart from the list: an update of the list (one more allocation, a new token) then neither
+  -- reads nor rewrites them.
+  CREATE TABLE status_list_entries (
+    list_id INTEGER PRIMARY KEY REFERENCES status_lists(id),
+    entries BLOB NOT NULL
+  );
+  CREATE TABLE issued_credentials (
+    -- The rowid as keyset position; the credential is known by its id.
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    organisation_id TEXT NOT NULL REFERENCES organisations(id),
+    -- No references to cards or persons: both are cleared when those go (see the repository).
+    escn TEXT,
+    person_id INTEGER,
+    key_id TEXT NOT NULL,
+    status_list_id INTEGER NOT NULL REFERENCES status_lists(id),
+    status_index INTEGER NOT NULL,
+    holder_key_thumbprint TEXT NOT NULL,
+    offer_id TEXT,
+    issued_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    -- A status entry serves one credential, ever.
+    UNIQUE (status_list_id, status_index)
+  );
+  CREATE INDEX issued_credentials_organisation ON issued_credentials (organisation_id, seq);
+  CREATE INDEX issued_credentials_escn ON issued_credentials (escn) WHERE escn IS NOT NULL;
+  CREATE INDEX issued_credentials_person ON issued_credentials (person_id) WHERE person_id IS NOT NULL;
+  CREATE INDEX issued_credentials_key ON issued_credentials (key_id, expires_at);
+  CREATE INDEX issued_credentials_expires_at ON issued_credentials (expires_at);
+  CREATE TABLE credential_offers (
+    id TEXT PRIMARY KEY,
+    organisation_id TEXT NOT NULL REFERENCES organisations(id),
+    escn TEXT NOT NULL,
+    person_id INTEGER NOT NULL,
+    pre_authorized_code_hash TEXT NOT NULL UNIQUE,
+    tx_code_hash TEXT,
+    tx_code_length INTEGER,
+    failed_tx_code_attempts INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('offered', 'token-issued', 'redeemed', 'locked')),
+    access_token_hash TEXT UNIQUE,
+    access_token_expires_at TEXT,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    redeemed_at TEXT,
+    version INTEGER NOT NULL
+  );
+  CREATE INDEX credential_offers_person ON credential_offers (person_id);
+  CREATE INDEX credential_offers_expires_at ON credential_offers (expires_at);
+  CREATE TABLE credential_nonces (
+    value TEXT PRIMARY KEY,
+    expires_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX credential_nonces_expires_at ON credential_nonces (expires_at);
+  `,
 ];

@@ -7,13 +7,18 @@ import { SqliteAuditRepository } from "./sqlite-audit-repository.ts";
 import { SqliteCardRepository } from "./sqlite-card-repository.ts";
 import { SqliteConnection } from "./sqlite-connection.ts";
 import { SqliteConsentRepository } from "./sqlite-consent-repository.ts";
+import { SqliteCredentialOfferRepository } from "./sqlite-credential-offer-repository.ts";
+import { SqliteCredentialRepository } from "./sqlite-credential-repository.ts";
 import { SqliteCursorRepository } from "./sqlite-cursor-repository.ts";
 import { SqliteDeliveryRepository } from "./sqlite-delivery-repository.ts";
+import { SqliteIssuerKeyRepository } from "./sqlite-issuer-key-repository.ts";
 import { SqliteLeaseRepository } from "./sqlite-lease-repository.ts";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.ts";
+import { SqliteNonceRepository } from "./sqlite-nonce-repository.ts";
 import { SqliteOrganisationRepository } from "./sqlite-organisation-repository.ts";
 import { SqliteOutboxRepository } from "./sqlite-outbox-repository.ts";
 import { SqlitePersonRepository } from "./sqlite-person-repository.ts";
+import { SqliteStatusListRepository } from "./sqlite-status-list-repository.ts";
 import { SqliteStudentStatusRepository } from "./sqlite-student-status-repository.ts";
 import { SqliteSubscriptionRepository } from "./sqlite-subscription-repository.ts";
 import { SqliteTokenRepository } from "./sqlite-token-repository.ts";
@@ -38,6 +43,11 @@ class SqliteRepositories implements Repositories {
   readonly subscriptions: SqliteSubscriptionRepository;
   readonly deliveries: SqliteDeliveryRepository;
   readonly cursors: SqliteCursorRepository;
+  readonly issuerKeys: SqliteIssuerKeyRepository;
+  readonly credentials: SqliteCredentialRepository;
+  readonly statusLists: SqliteStatusListRepository;
+  readonly credentialOffers: SqliteCredentialOfferRepository;
+  readonly nonces: SqliteNonceRepository;
 
   constructor(db: SqliteConnection) {
     this.organisations = new SqliteOrganisationRepository(db);
@@ -52,6 +62,11 @@ class SqliteRepositories implements Repositories {
     this.subscriptions = new SqliteSubscriptionRepository(db);
     this.deliveries = new SqliteDeliveryRepository(db);
     this.cursors = new SqliteCursorRepository(db);
+    this.issuerKeys = new SqliteIssuerKeyRepository(db);
+    this.credentials = new SqliteCredentialRepository(db);
+    this.statusLists = new SqliteStatusListRepository(db);
+    this.credentialOffers = new SqliteCredentialOfferRepository(db);
+    this.nonces = new SqliteNonceRepository(db);
   }
 }
 
