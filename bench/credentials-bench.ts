@@ -11,7 +11,7 @@
  * 4. card change → re-signed status list served, on a hub with delivery running, over loopback;
  *    reference: the PATCH's own round trip.
  *
- * Options: --seconds=N (timed seconds per side for 1 and 2, default 4), --students=N (50),
+ * Options: --seconds=N (timed seconds per side for 1 and 2, default 5), --students=N (50),
  * --presentations=N (distinct presentations, 2000), --runs=N (re-signing runs, 11), --changes=N (20),
  * --poll-ms=N (pause between two GETs of the list, 5). See docs/benchmarks.md.
  */
@@ -48,7 +48,7 @@ interface Settings {
 }
 
 function settingsOf(args: readonly string[]): Settings | string {
-  const s = { seconds: 4, students: 50, presentations: 2000, runs: 11, changes: 20, pollMs: 5 };
+  const s = { seconds: 5, students: 50, presentations: 2000, runs: 11, changes: 20, pollMs: 5 };
   const keys: Record<string, keyof typeof s> = {
     "--seconds": "seconds",
     "--students": "students",

@@ -39,7 +39,7 @@ export interface BenchHub {
 
 /**
  * Starts the hub with the given settings on top of the benchmark's own (loopback, a fixed operator token,
- * warnings only).
+ * errors only: a fresh data directory always warns that it made a master key).
  */
 export async function startBenchHub(env: Readonly<Record<string, string>>): Promise<BenchHub> {
   const dataDir = mkdtempSync(join(tmpdir(), "openesc-bench-credentials-"));
@@ -54,7 +54,7 @@ export async function startBenchHub(env: Readonly<Record<string, string>>): Prom
         OPENESC_DATA_DIR: dataDir,
         OPENESC_PUBLIC_URL: baseUrl,
         OPENESC_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
-        OPENESC_LOG_LEVEL: "warn",
+        OPENESC_LOG_LEVEL: "error",
         ...env,
       }),
     );

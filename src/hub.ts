@@ -5,8 +5,7 @@ import { GuardedOutboundHttp } from "./adapters/http/guarded-outbound-http.ts";
 import { PostgresStorage } from "./adapters/storage/postgres/postgres-storage.ts";
 import { SqliteStorage } from "./adapters/storage/sqlite/sqlite-storage.ts";
 import type { Config } from "./config.ts";
-import { embeddedMasterKey } from "./credentials/embedded-master-key.ts";
-import type { MasterKey } from "./credentials/master-key.ts";
+import { EMBEDDED_MASTER_KEY_FILE } from "./credentials/embedded-master-key.ts";
 import { signalCommits } from "./delivery/commit-signal.ts";
 import { EventDelivery } from "./delivery/event-delivery.ts";
 import { RetryPolicy } from "./delivery/retry-policy.ts";
@@ -97,7 +96,13 @@ export function createServices(
     for (const escn of escns) cache.invalidate(escn);
   };
   const issuerKeys = new IssuerKeyService(ctx, {
-    masterKey: masterKeyFor(config, rawStorage),
+    masterKey: config.masterKey,
+    // On a store of its own, the embedded hub keeps a key file in its data directory (made on first need);
+    // processes sharing a store must all be given the same key, so none is made for them.
+    masterKeyFile:
+      config.masterKey === null && !rawStorage.capabilities.sharedBetweenProcesses
+        ? join(config.dataDir, EMBEDDED_MASTER_KEY_FILE)
+        : null,
     publicUrl: config.publicUrl,
   });
   const statusLists = new StatusListService(ctx, issuerKeys, {
@@ -167,6 +172,7 @@ export function createServices(
       publicUrl: config.publicUrl,
       offerMinutes: config.credentialOfferMinutes,
       txCodeAttempts: config.txCodeAttempts,
+      onIssued: (credentials) => credentialStatus.recheck(credentials),
     }),
     verification: new CredentialVerificationService(issuers, {
       publicUrl: config.publicUrl,
@@ -189,15 +195,4 @@ export function createServices(
     }),
     consents: new ConsentService(ctx, { cache }),
   };
-}
-
-/**
- * The key that seals issuer keys: the configured one; on a store of its own, the embedded hub's key file in
- * its data directory (made on first start); none on a shared store without one (credentials unavailable),
- * since every process must hold the same key.
- */
-function masterKeyFor(config: Config, storage: Storage): MasterKey | null {
-  if (config.masterKey !== null) return config.masterKey;
-  if (storage.capabilities.sharedBetweenProcesses) return null;
-  return embeddedMasterKey(config.dataDir).key;
 }

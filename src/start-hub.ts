@@ -1,8 +1,9 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import type { Config } from "./config.ts";
+import { EMBEDDED_MASTER_KEY_FILE } from "./credentials/embedded-master-key.ts";
 import { buildApp } from "./http/app.ts";
 import { createBus, createServices, createStorage } from "./hub.ts";
 import { systemClock } from "./ports/clock.ts";
@@ -27,11 +28,23 @@ export interface RunningHub {
 
 /** Opens the store, bootstraps the operator, and listens. Used by `npm start` and `openesc serve`. */
 export async function startHub(config: Config): Promise<RunningHub> {
+  // First: the operator's token is written there once its hash is stored, and must not be lost in between.
+  mkdirSync(config.dataDir, { recursive: true });
   const storage = createStorage(config);
   await storage.init();
   // One logger for the HTTP edge and the event bus, so that a NATS disconnect shows in the same log.
   const log = pino({ level: config.logLevel });
   const services = createServices(config, storage, systemClock, createBus(config, log));
+  if (config.masterKey === null) {
+    if (services.issuerKeys.available) {
+      log.info(
+        { file: join(config.dataDir, EMBEDDED_MASTER_KEY_FILE) },
+        "issuer keys are sealed under the master key in this file (made on first need): back it up apart from the database",
+      );
+    } else {
+      log.warn("no master key (OPENESC_MASTER_KEY or OPENESC_MASTER_KEY_FILE): credentials cannot be issued");
+    }
+  }
   const app = await buildApp({ ...config, services, logger: log });
   const { generatedSecret } = await bootstrapOperator({ storage, clock: systemClock }, config.adminToken);
   if (generatedSecret !== null) {

@@ -78,7 +78,8 @@ async function readCertificates(path: string): Promise<string> {
 
 function describe(result: VerificationResult): string {
   if (!result.valid) return `not valid: ${result.reason}: ${result.message}\n`;
-  const lines = ["valid", `issuer: ${result.issuer}`, `expires: ${result.expiresAt}`];
+  // The issuer's identifier is said once; the `issuer` claim (its name) comes with the claims.
+  const lines = ["valid", `issued by: ${result.issuer}`, `expires: ${result.expiresAt}`];
   for (const [name, value] of Object.entries(result.claims)) {
     lines.push(`${name}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
   }

@@ -26,7 +26,16 @@ export function registerWalletCommand(program: Command): void {
     .action((options: { out: string; alg: string }) => {
       if (options.alg !== "ES256" && options.alg !== "EdDSA") fail("--alg must be ES256 or EdDSA");
       const key = generateHolderKey(options.alg);
-      writeFileSync(options.out, `${JSON.stringify(exportHolderKey(key))}\n`, { mode: 0o600, flag: "wx" });
+      try {
+        writeFileSync(options.out, `${JSON.stringify(exportHolderKey(key))}\n`, { mode: 0o600, flag: "wx" });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        fail(
+          code === "EEXIST"
+            ? `${options.out} exists; a holder key is never overwritten`
+            : `${options.out}: ${code}`,
+        );
+      }
       process.stdout.write(`holder key written to ${options.out}\n`);
     });
 
@@ -63,7 +72,7 @@ export function registerWalletCommand(program: Command): void {
     .option("--disclose <claims>", "comma-separated claims to disclose (all when absent)")
     .action(
       async (file: string, options: { key: string; audience: string; nonce: string; disclose?: string }) => {
-        const presentation = await presentCredential(readFileSync(file, "utf8").trim(), {
+        const presentation = await presentCredential(readText(file, "credential"), {
           holderKey: readKey(options.key),
           audience: options.audience,
           nonce: options.nonce,
@@ -81,9 +90,17 @@ export function registerWalletCommand(program: Command): void {
     );
 }
 
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch (error) {
+    return fail(`cannot read the ${what} in ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+}
+
 function readKey(file: string) {
   try {
-    return importHolderKey(JSON.parse(readFileSync(file, "utf8")));
+    return importHolderKey(JSON.parse(readText(file, "holder key")));
   } catch {
     return fail(`${file} does not hold a holder key (make one with \`openesc wallet key\`)`);
   }

@@ -186,7 +186,8 @@ async function answerOf(response: { status: number; text(): Promise<string> }, u
   }
   if (response.status >= 400) {
     const error = typeof body["error"] === "string" ? body["error"] : undefined;
-    const said = body["error_description"] ?? body["message"] ?? text;
+    // OAuth errors (the issuer endpoints) or problem details (the hub's own API).
+    const said = body["error_description"] ?? body["detail"] ?? body["message"] ?? text;
     throw new WalletError(`${url} answered ${response.status}: ${error ?? ""} ${String(said)}`.trim(), error);
   }
   return body;

@@ -2,7 +2,7 @@
  * Verifies a presented European Student Card (SD-JWT VC with key binding), offline while its caches are
  * fresh: issuer keys come from the issuer's SD-JWT VC metadata (`/.well-known/jwt-vc-issuer`), the
  * revocation state from its Token Status List, and both are kept (metadata for `metadataTtlSeconds`, a
- * list until its `iat + ttl` or `exp`) so that a busy verifier does not fetch per presentation.
+ * list for its `ttl` from when it was fetched, never past its `exp`) so that a busy verifier does not fetch per presentation.
  *
  * Bad input never throws: every refusal is a result with a stable `reason`.
  *
@@ -24,6 +24,15 @@ import {
   StatusListError,
   verifyStatusListToken,
 } from "./token-status-list.ts";
+import {
+  type FetchedDocument,
+  fetchOverHttp,
+  memoryCache,
+  type VerifierCache,
+  type VerifierFetch,
+} from "./verifier-fetch.ts";
+
+export type { FetchedDocument, VerifierCache, VerifierFetch } from "./verifier-fetch.ts";
 
 export type VerificationFailure =
   | "malformed"
@@ -58,22 +67,6 @@ export type VerificationResult =
       expiresAt: string;
     }
   | { valid: false; reason: VerificationFailure; message: string; issuer?: string };
-
-/** One fetched document; any status is an answer, a rejection means none came. */
-export interface FetchedDocument {
-  status: number;
-  contentType: string | null;
-  body: string;
-}
-
-/** The network, as the verifier uses it: one GET with an `Accept` header. */
-export type VerifierFetch = (url: string, request: { accept: string }) => Promise<FetchedDocument>;
-
-/** Where fetched documents are kept between verifications, and between runs when it is persistent. */
-export interface VerifierCache {
-  get(key: string): Promise<string | undefined>;
-  set(key: string, value: string): Promise<void>;
-}
 
 export interface PresentationVerifierOptions {
   /** Defaults to the global `fetch`, 10 s per document, redirects refused, 8 MiB at most. */
@@ -358,7 +351,7 @@ export class PresentationVerifier {
     const key = `${iss} ${uri}`;
     const stored = await this.#stored(uri);
     if (stored !== undefined) {
-      const fresh = await this.#verifyList(iss, uri, stored.body, now).catch(unlessRefusal);
+      const fresh = await this.#verifyList(iss, uri, stored.body, now, stored.fetchedAt).catch(unlessRefusal);
       if (fresh !== undefined && seconds(now) < fresh.freshUntil) {
         this.#lists.set(key, fresh);
         return fresh;
@@ -367,7 +360,7 @@ export class PresentationVerifier {
     const body = await this.#get(uri, `application/${STATUS_LIST_JWT_TYPE}`, "status-unavailable");
     let fresh: FreshList;
     try {
-      fresh = await this.#verifyList(iss, uri, body, now);
+      fresh = await this.#verifyList(iss, uri, body, now, seconds(now));
     } catch (cause) {
       unlessRefusal(cause);
       const detail = cause instanceof StatusListError ? cause.reason : (cause as Error).message;
@@ -378,17 +371,23 @@ export class PresentationVerifier {
     return fresh;
   }
 
-  async #verifyList(iss: string, uri: string, body: string, now: Date): Promise<FreshList> {
+  /** `ttl` counts from when the copy was fetched (Token Status List: how long a consumer may cache it). */
+  async #verifyList(
+    iss: string,
+    uri: string,
+    body: string,
+    now: Date,
+    fetchedAt: number,
+  ): Promise<FreshList> {
     const verified = await verifyStatusListToken(body.trim(), {
       getKey: (header: JWTHeaderParameters) => this.#keyFor(iss, header.kid, now),
       expectedUri: uri,
       now,
     });
-    const iat = seconds(verified.issuedAt);
     const exp = verified.expiresAt === undefined ? Number.POSITIVE_INFINITY : seconds(verified.expiresAt);
     return {
       list: verified.list,
-      freshUntil: Math.min(iat + (verified.ttlSeconds ?? DEFAULT_LIST_TTL_SECONDS), exp),
+      freshUntil: Math.min(fetchedAt + (verified.ttlSeconds ?? DEFAULT_LIST_TTL_SECONDS), exp),
     };
   }
 
@@ -535,32 +534,3 @@ function validityOf(certificates: readonly Uint8Array[]): { from: number; until:
 const fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, "base64"));
 
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
-
-function memoryCache(): VerifierCache {
-  const entries = new Map<string, string>();
-  return {
-    get: async (key) => entries.get(key),
-    set: async (key, value) => {
-      entries.set(key, value);
-    },
-  };
-}
-
-const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
-
-async function fetchOverHttp(url: string, request: { accept: string }): Promise<FetchedDocument> {
-  const response = await fetch(url, {
-    headers: { accept: request.accept },
-    redirect: "error",
-    signal: AbortSignal.timeout(10_000),
-  });
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of response.body ?? []) {
-    size += chunk.byteLength;
-    if (size > MAX_DOCUMENT_BYTES) throw new Error(`answer larger than ${MAX_DOCUMENT_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const body = Buffer.concat(chunks).toString("utf8");
-  return { status: response.status, contentType: response.headers.get("content-type"), body };
-}

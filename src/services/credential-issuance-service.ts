@@ -24,11 +24,12 @@ import type { CredentialOffer } from "../domain/credential-offer.ts";
 import { ConflictError, NotFoundError } from "../domain/errors.ts";
 import { parseEscn } from "../domain/escn.ts";
 import type { IsoDate } from "../domain/iso-date.ts";
+import type { IssuedCredential } from "../domain/issued-credential.ts";
 import { issuesCards, type Organisation } from "../domain/organisation.ts";
 import { isInEffect } from "../domain/student-status.ts";
 import type { Repositories } from "../ports/storage.ts";
 import type { IssuerKeyService } from "./issuer-key-service.ts";
-import { mayActFor, type Principal, requireScope } from "./principal.ts";
+import { type Principal, requireScope } from "./principal.ts";
 import type { ServiceContext } from "./service-context.ts";
 import type { StatusListService } from "./status-list-service.ts";
 import { today } from "./today.ts";
@@ -39,6 +40,8 @@ export interface CredentialIssuanceOptions {
   readonly offerMinutes: number;
   /** Wrong transaction codes an offer takes before it locks. */
   readonly txCodeAttempts: number;
+  /** Told of the credentials of each issuance once committed, to check them against changes made meanwhile. */
+  readonly onIssued?: (credentials: readonly IssuedCredential[]) => Promise<void>;
 }
 
 export interface OfferInput {
@@ -104,7 +107,7 @@ export class CredentialIssuanceService {
   async createOffer(caller: Principal, input: OfferInput): Promise<CreatedOffer> {
     requireScope(caller, "credentials:issue");
     const escn = parseEscn(input.escn, "/escn");
-    if (!this.#keys.available) await this.#keys.list(caller, caller.organisation.id);
+    this.#keys.requireAvailable();
     const preAuthorizedCode = newPreAuthorizedCode();
     const txCode = input.txCode === false ? null : newTxCode(TX_CODE_LENGTH);
     const now = this.#ctx.clock.now();
@@ -112,7 +115,7 @@ export class CredentialIssuanceService {
     const offer = await this.#ctx.storage.transaction(async (tx) => {
       const card = await tx.cards.findByEscn(escn);
       // Only the card's issuer offers it; anyone else's card answers like one that does not exist.
-      if (!card || card.issuerId !== caller.organisation.id || !mayActFor(caller, card.issuerId)) {
+      if (!card || card.issuerId !== caller.organisation.id) {
         // Without the number: the answer must be byte for byte the one about a card nobody has.
         throw new NotFoundError("CARD_NOT_FOUND", "no card with this number is visible to your organisation");
       }
@@ -303,6 +306,7 @@ export class CredentialIssuanceService {
       const issuedAt = this.#ctx.clock.now();
       const expiresAt = endOfDay(card.expiresAt);
       const credentials: string[] = [];
+      const records: IssuedCredential[] = [];
       for (const holder of holders) {
         const placed = await this.#lists.place(tx, {
           id: randomUUID(),
@@ -315,6 +319,7 @@ export class CredentialIssuanceService {
           issuedAt: issuedAt.toISOString(),
           expiresAt: expiresAt.toISOString(),
         });
+        records.push(placed);
         credentials.push(
           await issueEscCredential({
             issuer,
@@ -334,9 +339,10 @@ export class CredentialIssuanceService {
         [{ type: "card", subject: card.escn, personId: card.personId }],
         "credential-issuance",
       );
-      return credentials;
+      return { credentials, records };
     });
-    return { credentials: issued.map((credential) => ({ credential })) };
+    await this.#options.onIssued?.(issued.records);
+    return { credentials: issued.credentials.map((credential) => ({ credential })) };
   }
 
   #document(offer: CredentialOffer, preAuthorizedCode: string): Record<string, unknown> {

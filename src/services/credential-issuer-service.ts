@@ -43,7 +43,7 @@ export class CredentialIssuerService {
     const organisation = await this.#issuer(organisationId);
     if (!organisation) return undefined;
     // The first use makes the issuer's key, so that a verifier can fetch it before any credential exists.
-    await this.#keys.signerFor(organisation);
+    await this.#keys.ensureKey(organisation);
     return {
       issuer: this.issuerOf(organisation.id),
       jwks: { keys: await this.#keys.publishedKeys(organisation.id) },
@@ -54,11 +54,11 @@ export class CredentialIssuerService {
   async credentialIssuerMetadata(organisationId: string): Promise<Record<string, unknown> | undefined> {
     const organisation = await this.#issuer(organisationId);
     if (!organisation) return undefined;
-    const signer = await this.#keys.signerFor(organisation);
+    const key = await this.#keys.ensureKey(organisation);
     return credentialIssuerMetadata({
       issuer: this.issuerOf(organisation.id),
       displayName: organisation.name,
-      signingAlgorithms: [signer.alg],
+      signingAlgorithms: [key.alg],
     }) as unknown as Record<string, unknown>;
   }
 

@@ -49,6 +49,17 @@ export class CredentialStatusUpdater {
     await this.#lists.signPending();
   }
 
+  /**
+   * Checks credentials just issued against the state as committed now: a change that committed while
+   * they were being issued had its event handled before they existed, and is caught here.
+   */
+  async recheck(credentials: readonly IssuedCredential[]): Promise<void> {
+    const changed = await this.#ctx.storage.transaction(async (tx) =>
+      this.#lists.setEntries(tx, await entryValues(tx, credentials, today(this.#ctx))),
+    );
+    if (changed > 0) await this.#lists.signPending();
+  }
+
   /** Sets the entries of these credentials from their current verdicts (after an erasure, for one). */
   async refresh(tx: Repositories, credentials: readonly IssuedCredential[]): Promise<void> {
     await this.#lists.setEntries(tx, await entryValues(tx, credentials, today(this.#ctx)));
@@ -78,8 +89,8 @@ export class CredentialStatusUpdater {
 
 /**
  * The status-list value each credential's verdict gives today: the card's verdict (state model) while the
- * holder consents to credential issuance; invalid when the card is gone, the holder erased, or consent
- * withdrawn.
+ * holder consents to credential issuance; invalid when the card is gone (or its number now belongs to
+ * someone else), the holder erased, or consent withdrawn.
  */
 export async function entryValues(
   repos: Repositories,
@@ -91,9 +102,10 @@ export async function entryValues(
   for (const credential of credentials) {
     let verdict: Verdict = "invalid";
     if (credential.escn !== null && credential.personId !== null) {
-      const cached = verdicts.get(credential.escn);
-      verdict = cached ?? (await verdictOf(repos, credential.escn as Escn, day));
-      verdicts.set(credential.escn, verdict);
+      const key = `${credential.escn} ${credential.personId}`;
+      verdict =
+        verdicts.get(key) ?? (await verdictOf(repos, credential.escn as Escn, credential.personId, day));
+      verdicts.set(key, verdict);
     }
     values.push({
       listId: credential.statusListId,
@@ -104,9 +116,10 @@ export async function entryValues(
   return values;
 }
 
-async function verdictOf(repos: Repositories, escn: Escn, day: string): Promise<Verdict> {
+async function verdictOf(repos: Repositories, escn: Escn, holder: number, day: string): Promise<Verdict> {
   const card: Card | undefined = await repos.cards.findByEscn(escn);
-  if (!card) return "invalid";
+  // A card deleted and its number given again to someone else says nothing about this holder.
+  if (!card || card.personId !== holder) return "invalid";
   const consent = await repos.consents.find(card.personId, "credential-issuance");
   if (consent?.state !== "given") return "invalid";
   const issuer = await repos.organisations.findById(card.issuerId);

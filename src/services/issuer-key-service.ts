@@ -5,7 +5,10 @@ import {
   type JsonWebKey as NodeJsonWebKey,
   webcrypto,
 } from "node:crypto";
+import { existsSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import { calculateJwkThumbprint, type JWK } from "jose";
+import { embeddedMasterKey } from "../credentials/embedded-master-key.ts";
 import {
   type Certificate,
   createDeploymentCa,
@@ -14,7 +17,12 @@ import {
   X5cChainError,
 } from "../credentials/issuer-certificates.ts";
 import type { MasterKey } from "../credentials/master-key.ts";
-import { generateIssuerKey, openPrivateKey, sealPrivateKey } from "../credentials/sealed-key.ts";
+import {
+  generateIssuerKey,
+  openPrivateKey,
+  SealedKeyError,
+  sealPrivateKey,
+} from "../credentials/sealed-key.ts";
 import { ConflictError, InvalidValueError, NotFoundError, OpenEscError } from "../domain/errors.ts";
 import type { IssuerKeyAlgorithm, IssuerKeyRecord } from "../domain/issuer-key-record.ts";
 import { issuesCards, type Organisation } from "../domain/organisation.ts";
@@ -55,8 +63,13 @@ export type IssuerKeyInput =
     };
 
 export interface IssuerKeyServiceOptions {
-  /** Null when no master key is configured: nothing can be signed, and the credential routes say so. */
+  /** The configured master key; null when none is configured. */
   readonly masterKey: MasterKey | null;
+  /**
+   * Without a configured key: the file where the embedded hub keeps its own, made on first need; null on a
+   * shared store (every process needs the same key), where nothing can then be signed.
+   */
+  readonly masterKeyFile: string | null;
   readonly publicUrl: string;
 }
 
@@ -80,7 +93,8 @@ const ACTIVE_KEY_CACHE_MS = 5_000;
  */
 export class IssuerKeyService {
   readonly #ctx: ServiceContext;
-  readonly #masterKey: MasterKey | null;
+  #masterKey: MasterKey | null;
+  readonly #masterKeyFile: string | null;
   readonly #publicUrl: string;
   readonly #opened = new Map<string, KeyObject>();
   readonly #active = new Map<string, { signer: IssuerSigner; until: number }>();
@@ -89,29 +103,37 @@ export class IssuerKeyService {
   constructor(ctx: ServiceContext, options: IssuerKeyServiceOptions) {
     this.#ctx = ctx;
     this.#masterKey = options.masterKey;
+    this.#masterKeyFile = options.masterKeyFile;
     this.#publicUrl = options.publicUrl;
   }
 
-  /** Whether the hub can sign: a master key is configured. */
+  /** Whether the hub can sign: a master key is configured, or the embedded hub keeps one. */
   get available(): boolean {
-    return this.#masterKey !== null;
+    return this.#masterKey !== null || this.#masterKeyFile !== null;
   }
 
   /** The signer of an issuing organisation, making its first key when it has none. */
   async signerFor(organisation: Organisation): Promise<IssuerSigner> {
     const cached = this.#active.get(organisation.id);
     if (cached && cached.until > Date.now()) return cached.signer;
-    let record = await this.#ctx.storage.read.issuerKeys.findActive(organisation.id);
-    if (!record) {
-      const made = await this.#generate(organisation, "ES256");
-      // A concurrent first use may have stored its key first: then that one is the active key.
-      await this.#ctx.storage.transaction((tx) => tx.issuerKeys.insert(made));
-      record = await this.#ctx.storage.read.issuerKeys.findActive(organisation.id);
-      if (!record) throw new Error(`no active key for ${organisation.id} after making one`);
-    }
-    const signer = this.#signerOf(record);
+    const signer = await this.#signerOf(await this.ensureKey(organisation));
     this.#active.set(organisation.id, { signer, until: Date.now() + ACTIVE_KEY_CACHE_MS });
     return signer;
+  }
+
+  /**
+   * The organisation's active key, made (ES256) when it has none; its private half stays sealed, so that
+   * publishing keys never needs the master key once they exist.
+   */
+  async ensureKey(organisation: Organisation): Promise<IssuerKeyRecord> {
+    const found = await this.#ctx.storage.read.issuerKeys.findActive(organisation.id);
+    if (found) return found;
+    const made = await this.#generate(organisation, "ES256");
+    // A concurrent first use may have stored its key first: then that one is the active key.
+    await this.#ctx.storage.transaction((tx) => tx.issuerKeys.insert(made));
+    const record = await this.#ctx.storage.read.issuerKeys.findActive(organisation.id);
+    if (!record) throw new Error(`no active key for ${organisation.id} after making one`);
+    return record;
   }
 
   /** Records that `kid` signed something valid until `until`: it stays published at least that long. */
@@ -180,23 +202,55 @@ export class IssuerKeyService {
         `an organisation of kind ${principal.organisation.kind} issues no credentials`,
       );
     }
-    this.#requireMasterKey();
+    this.requireAvailable();
   }
 
-  #requireMasterKey(): MasterKey {
-    if (this.#masterKey === null) {
+  /** Throws CREDENTIALS_UNAVAILABLE when the hub cannot sign. */
+  requireAvailable(): void {
+    if (!this.available) {
       throw new OpenEscError(
         "CREDENTIALS_UNAVAILABLE",
         "this hub has no master key (OPENESC_MASTER_KEY or OPENESC_MASTER_KEY_FILE), so it cannot sign credentials",
       );
     }
+  }
+
+  /** The master key: the configured one, or the embedded hub's file, made on first need on an empty store. */
+  async #key(): Promise<MasterKey> {
+    this.requireAvailable();
+    if (this.#masterKey !== null) return this.#masterKey;
+    const file = this.#masterKeyFile as string;
+    if (!existsSync(file)) {
+      // A new key over keys sealed under a lost one would make every stored key unreadable for good.
+      if (await this.#ctx.storage.read.issuerKeys.findActive(null)) {
+        throw new OpenEscError(
+          "CREDENTIALS_UNAVAILABLE",
+          `the store holds issuer keys sealed under a master key, but ${basename(file)} is missing from the data directory: restore it from the backup`,
+        );
+      }
+    }
+    this.#masterKey = embeddedMasterKey(dirname(file)).key;
     return this.#masterKey;
   }
 
-  #signerOf(record: IssuerKeyRecord): IssuerSigner {
+  /** Opens a sealed key; a master key that does not open it is a configuration fault, not a bug. */
+  async #open(record: IssuerKeyRecord): Promise<KeyObject> {
+    const masterKey = await this.#key();
+    try {
+      return openPrivateKey(masterKey, record.sealedPrivateKey, record.id);
+    } catch (error) {
+      if (!(error instanceof SealedKeyError)) throw error;
+      throw new OpenEscError(
+        "CREDENTIALS_UNAVAILABLE",
+        "the master key does not open the stored issuer keys: configure the one they were sealed with",
+      );
+    }
+  }
+
+  async #signerOf(record: IssuerKeyRecord): Promise<IssuerSigner> {
     let key = this.#opened.get(record.id);
     if (!key) {
-      key = openPrivateKey(this.#requireMasterKey(), record.sealedPrivateKey, record.id);
+      key = await this.#open(record);
       this.#opened.set(record.id, key);
     }
     if (record.organisationId === null) throw new TypeError("the CA key signs certificates only");
@@ -219,7 +273,7 @@ export class IssuerKeyService {
       organisationId: organisation.id,
       alg,
       publicJwk: key.publicJwk,
-      sealedPrivateKey: sealPrivateKey(this.#requireMasterKey(), key.privateKey, key.keyId),
+      sealedPrivateKey: sealPrivateKey(await this.#key(), key.privateKey, key.keyId),
       certificateChain: [base64(certificate.der), base64(ca.certificate.der)],
       origin: "generated",
       state: "active",
@@ -246,7 +300,7 @@ export class IssuerKeyService {
   /** The deployment CA, made on first use (outside any transaction); two processes racing end with one. */
   async #ensureCa(): Promise<LoadedCa> {
     if (this.#caCache) return this.#caCache;
-    const masterKey = this.#requireMasterKey();
+    const masterKey = await this.#key();
     let record = await this.#ctx.storage.read.issuerKeys.findActive(null);
     if (!record) {
       const keys = (await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
@@ -282,7 +336,7 @@ export class IssuerKeyService {
     const der = Buffer.from(record.certificateChain[0] ?? "", "base64");
     const privateKey = await webcrypto.subtle.importKey(
       "pkcs8",
-      openPrivateKey(masterKey, record.sealedPrivateKey, record.id).export({ format: "der", type: "pkcs8" }),
+      (await this.#open(record)).export({ format: "der", type: "pkcs8" }),
       { name: "ECDSA", namedCurve: "P-256" },
       false,
       ["sign"],
@@ -321,7 +375,7 @@ export class IssuerKeyService {
       id: kid,
       alg,
       publicJwk: { ...jwk, kid, alg, use: "sig" },
-      sealedPrivateKey: sealPrivateKey(this.#requireMasterKey(), privateKey, kid),
+      sealedPrivateKey: sealPrivateKey(await this.#key(), privateKey, kid),
       certificateChain: chain,
       origin: "imported",
       organisationId: organisation.id,

@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import { issuerIdentifier, statusListUrl } from "../credentials/issuer-identifier.ts";
-import { StatusList, signStatusListToken } from "../credentials/token-status-list.ts";
+import { STATUS_INVALID, StatusList, signStatusListToken } from "../credentials/token-status-list.ts";
 import type { IssuedCredential } from "../domain/issued-credential.ts";
 import type { StatusListRecord } from "../domain/status-list-record.ts";
 import type { Repositories } from "../ports/storage.ts";
@@ -91,7 +91,11 @@ export class StatusListService {
     throw new Error(`no free status list entry for ${credential.organisationId}`);
   }
 
-  /** Sets entries inside the caller's transaction; returns how many entries changed. */
+  /**
+   * Sets entries inside the caller's transaction; returns how many entries changed. An entry once invalid
+   * stays invalid (revocation is final; a card that becomes valid again gets a new credential), while a
+   * suspended one may become valid again.
+   */
   async setEntries(tx: Repositories, values: readonly EntryValue[]): Promise<number> {
     const byList = new Map<number, EntryValue[]>();
     for (const v of values) byList.set(v.listId, [...(byList.get(v.listId) ?? []), v]);
@@ -103,7 +107,8 @@ export class StatusListService {
       const list = StatusList.fromBytes(entries.bytes, entries.record.bits);
       let changedHere = 0;
       for (const { index, value } of byList.get(listId) ?? []) {
-        if (list.get(index) === value) continue;
+        const current = list.get(index);
+        if (current === value || current === STATUS_INVALID) continue;
         list.set(index, value);
         changedHere++;
       }

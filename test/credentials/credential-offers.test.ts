@@ -20,7 +20,10 @@ interface Offer {
   credentialOffer: {
     credential_issuer: string;
     credential_configuration_ids: string[];
-    grants: Record<string, { "pre-authorized_code": string; tx_code?: { input_mode: string; length: number } }>;
+    grants: Record<
+      string,
+      { "pre-authorized_code": string; tx_code?: { input_mode: string; length: number } }
+    >;
   };
   credentialOfferUri: string;
   deepLink: string;
@@ -37,8 +40,7 @@ describe("credential offers", () => {
   let student: Student;
   const offerFor = (payload: object, token = uni) =>
     hub.request({ method: "POST", url: "/v1/credential-offers", token, payload });
-  const problem = (answer: { json<T>(): T }) =>
-    answer.json<{ code: string; errors?: { field: string }[] }>();
+  const problem = (answer: { json<T>(): T }) => answer.json<{ code: string; errors?: { field: string }[] }>();
 
   before(async () => {
     hub = await startTestHub({ env: { ...CREDENTIAL_HUB_ENV } });
@@ -146,11 +148,17 @@ describe("credential offers", () => {
   it("refuses a malformed ESCN, naming /escn, and an unknown field, naming it", async () => {
     const malformed = await offerFor({ escn: "not-an-escn" });
     assert.equal(malformed.statusCode, 400, malformed.body);
-    assert.ok(problem(malformed).errors?.some((e) => e.field === "/escn"), malformed.body);
+    assert.ok(
+      problem(malformed).errors?.some((e) => e.field === "/escn"),
+      malformed.body,
+    );
     const unknownField = await offerFor({ escn: student.escn, wallet: "mine" });
     assert.equal(unknownField.statusCode, 400, unknownField.body);
     assert.equal(problem(unknownField).code, "VALIDATION_FAILED");
-    assert.ok(problem(unknownField).errors?.some((e) => e.field === "/wallet"), unknownField.body);
+    assert.ok(
+      problem(unknownField).errors?.some((e) => e.field === "/wallet"),
+      unknownField.body,
+    );
   });
 
   it("lets only institutions with the credentials:issue scope make offers", async () => {

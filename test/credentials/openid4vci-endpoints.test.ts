@@ -227,7 +227,10 @@ describe("the OpenID4VCI endpoints of an issuer", () => {
       assert.equal(locked.statusCode, 400, locked.body);
       assert.equal(oauth(locked).error, "invalid_grant");
       assert.equal(locked.headers["cache-control"], "no-store");
-      const document = await hub.request({ method: "GET", url: new URL(made["credentialOfferUri"] ?? "").pathname });
+      const document = await hub.request({
+        method: "GET",
+        url: new URL(made["credentialOfferUri"] ?? "").pathname,
+      });
       assert.equal(document.statusCode, 404, "a locked offer is no longer served");
 
       // A fresh offer with the right code goes through; a code sent to an offer without one does not.
@@ -263,7 +266,11 @@ describe("the OpenID4VCI endpoints of an issuer", () => {
     it("wants the access token of the token endpoint, and says so in WWW-Authenticate", async () => {
       const key = generateHolderKey();
       const body = request(await proof(key, { nonce: await nonce() }));
-      for (const token of [undefined, "not-a-token-we-gave", (await hub.onboard({ ...UNIVERSITY, id: "444555666" }))]) {
+      for (const token of [
+        undefined,
+        "not-a-token-we-gave",
+        await hub.onboard({ ...UNIVERSITY, id: "444555666" }),
+      ]) {
         const answer = await askCredential(token, body);
         assert.equal(answer.statusCode, 401, answer.body);
         assert.equal(answer.headers["www-authenticate"], 'Bearer error="invalid_token"');
@@ -276,14 +283,50 @@ describe("the OpenID4VCI endpoints of an issuer", () => {
       const [key, otherKey] = [generateHolderKey(), generateHolderKey("EdDSA")];
       const fresh = await nonce();
       const refusals: [string, unknown, string][] = [
-        ["the draft-era singular proof", { credential_configuration_id: ESC, proof: { proof_type: "jwt", jwt: await proof(key, { nonce: fresh }) } }, "invalid_credential_request"],
-        ["an unknown configuration", { credential_configuration_id: "eu.example.diploma", proofs: { jwt: [await proof(key, { nonce: fresh })] } }, "unknown_credential_configuration"],
-        ["a proof for another issuer", request(await proof(key, { nonce: fresh, aud: `https://hub.example.org/issuers/${OTHER_UNIVERSITY.id}` })), "invalid_proof"],
-        ["an unsigned proof (alg none)", request(unsigned(key, { aud: ISSUER, iat: now(), nonce: fresh })), "invalid_proof"],
-        ["a proof carrying the private key", request(await proof(key, { nonce: fresh }, { jwk: key.privateKey.export({ format: "jwk" }) })), "invalid_proof"],
-        ["a proof made ten minutes ago", request(await proof(key, { nonce: fresh, iat: now() - 600 })), "invalid_proof"],
+        [
+          "the draft-era singular proof",
+          {
+            credential_configuration_id: ESC,
+            proof: { proof_type: "jwt", jwt: await proof(key, { nonce: fresh }) },
+          },
+          "invalid_credential_request",
+        ],
+        [
+          "an unknown configuration",
+          {
+            credential_configuration_id: "eu.example.diploma",
+            proofs: { jwt: [await proof(key, { nonce: fresh })] },
+          },
+          "unknown_credential_configuration",
+        ],
+        [
+          "a proof for another issuer",
+          request(
+            await proof(key, { nonce: fresh, aud: `https://hub.example.org/issuers/${OTHER_UNIVERSITY.id}` }),
+          ),
+          "invalid_proof",
+        ],
+        [
+          "an unsigned proof (alg none)",
+          request(unsigned(key, { aud: ISSUER, iat: now(), nonce: fresh })),
+          "invalid_proof",
+        ],
+        [
+          "a proof carrying the private key",
+          request(await proof(key, { nonce: fresh }, { jwk: key.privateKey.export({ format: "jwk" }) })),
+          "invalid_proof",
+        ],
+        [
+          "a proof made ten minutes ago",
+          request(await proof(key, { nonce: fresh, iat: now() - 600 })),
+          "invalid_proof",
+        ],
         ["a proof without a nonce", request(await proof(key)), "invalid_proof"],
-        ["a nonce the issuer never gave", request(await proof(key, { nonce: "made-up-nonce" })), "invalid_nonce"],
+        [
+          "a nonce the issuer never gave",
+          request(await proof(key, { nonce: "made-up-nonce" })),
+          "invalid_nonce",
+        ],
       ];
       for (const [what, body, error] of refusals) {
         const answer = await askCredential(token, body);
@@ -294,7 +337,10 @@ describe("the OpenID4VCI endpoints of an issuer", () => {
       // Bodies that are not requests at all: a client error, never a server one.
       const odd = [
         { headers: { "content-type": "application/json" }, payload: '{"credential_configuration_id":' },
-        { headers: { "content-type": "application/json" }, payload: JSON.stringify({ pad: "x".repeat(1_100_000) }) },
+        {
+          headers: { "content-type": "application/json" },
+          payload: JSON.stringify({ pad: "x".repeat(1_100_000) }),
+        },
         { headers: { "content-type": "application/xml" }, payload: "<request/>" },
         { headers: { "content-type": "text/plain" }, payload: "proofs" },
         { headers: { "content-type": "application/json" }, payload: "[]" },
@@ -306,20 +352,29 @@ describe("the OpenID4VCI endpoints of an issuer", () => {
           headers: { ...headers, authorization: `Bearer ${token}` },
           payload,
         });
-        assert.ok(answer.statusCode >= 400 && answer.statusCode < 500, `${headers["content-type"]}: ${answer.statusCode} ${answer.body.slice(0, 200)}`);
+        assert.ok(
+          answer.statusCode >= 400 && answer.statusCode < 500,
+          `${headers["content-type"]}: ${answer.statusCode} ${answer.body.slice(0, 200)}`,
+        );
       }
 
       // The same token, two keys, two nonces: two credentials, each bound to its key, in distinct entries.
-      const issued = await askCredential(token, request(await proof(key, { nonce: fresh }), await proof(otherKey, { nonce: await nonce() })));
+      const issued = await askCredential(
+        token,
+        request(await proof(key, { nonce: fresh }), await proof(otherKey, { nonce: await nonce() })),
+      );
       assert.equal(issued.statusCode, 200, issued.body);
       assert.equal(issued.headers["cache-control"], "no-store");
-      const credentials = issued.json<{ credentials: { credential: string }[] }>().credentials.map((c) => decodeCredential(c.credential));
+      const credentials = issued
+        .json<{ credentials: { credential: string }[] }>()
+        .credentials.map((c) => decodeCredential(c.credential));
       assert.equal(credentials.length, 2);
       for (const [i, holder] of [key, otherKey].entries()) {
-        const bound = (credentials[i]?.payload["cnf"] as { jwk: Record<string, unknown> }).jwk;
+        const payload: Record<string, unknown> = credentials[i]?.payload ?? {};
+        const bound = (payload["cnf"] as { jwk?: Record<string, unknown> } | undefined)?.jwk;
         assert.deepEqual(bound, holder.publicJwk, `credential ${i} is bound to key ${i}`);
-        assert.equal(credentials[i]?.payload["iss"], ISSUER);
-        assert.equal(credentials[i]?.payload["vct"], ESC);
+        assert.equal(payload["iss"], ISSUER);
+        assert.equal(payload["vct"], ESC);
       }
       const [first, second] = credentials.map((c) => c.payload.status.status_list);
       assert.ok(first && second);
@@ -340,7 +395,10 @@ describe("the OpenID4VCI endpoints of an issuer", () => {
       assert.equal(served.headers["content-type"], "application/statuslist+jwt");
       assert.equal(decodeJwt(served.body).sub, first.uri);
       for (const id of [OTHER_UNIVERSITY.id, CANTEEN.id]) {
-        const elsewhere = await hub.request({ method: "GET", url: list.replace(`/issuers/${A}/`, `/issuers/${id}/`) });
+        const elsewhere = await hub.request({
+          method: "GET",
+          url: list.replace(`/issuers/${A}/`, `/issuers/${id}/`),
+        });
         assert.equal(elsewhere.statusCode, 404, `${id}: ${elsewhere.body}`);
       }
     });

@@ -30,6 +30,9 @@ if (missing === undefined) {
   await import("./event-audience.test.ts");
   await import("./event-feed.test.ts");
   await import("./subscriptions-api.test.ts");
+  // Status lists follow verdicts from the bus: revocation on the clustered setup.
+  await import("../credentials/credential-lifecycle.test.ts");
+  await import("../credentials/credential-revocation.test.ts");
 } else {
   const { skip, fail } = missing as { skip: string; fail: boolean };
   describe("event suites on PostgreSQL and NATS", () => {

@@ -17,6 +17,15 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { HTTPMethods, InjectOptions, LightMyRequestResponse } from "fastify";
+import { decodeJwt } from "jose";
+import {
+  generateHolderKey,
+  type HolderKey,
+  presentCredential,
+  receiveCredential,
+} from "../../src/credentials/holder-wallet.ts";
+import { PRE_AUTHORIZED_GRANT } from "../../src/credentials/openid4vci/credential-offer.ts";
+import { enrolledStudent, inProcessNetwork, offer, VERIFIER } from "../support/credential-scenario.ts";
 import {
   CANTEEN,
   CARD_BUREAU,
@@ -127,6 +136,12 @@ interface Ctx {
   /** A webhook subscription of A, following the card, with one dead delivery. */
   readonly subscriptionId: string;
   readonly deliveryId: string;
+  /** A credential offer of the card, with the pre-authorized code and transaction code it was made with. */
+  readonly offerId: string;
+  readonly preAuthorizedCode: string;
+  readonly txCode: string;
+  /** A presentation of the credential issued in `before`, for VERIFIER with this test's tag as nonce. */
+  readonly presentation: string;
 }
 
 /** The same request about identifiers that exist nowhere. */
@@ -140,6 +155,8 @@ function unknownCtx(ctx: Ctx): Ctx {
     tokenId: randomUUID(),
     subscriptionId: randomUUID(),
     deliveryId: "999999999",
+    offerId: randomUUID(),
+    preAuthorizedCode: randomUUID(),
   };
 }
 
@@ -149,6 +166,8 @@ interface Outcome {
   readonly status: number;
   /** The error code, for a refusal. */
   readonly code?: string;
+  /** A refusal in OAuth's format (`{error, error_description}`), as the OpenID4VCI endpoints answer. */
+  readonly oauth?: boolean;
   /** For a success: what the answer and the data afterwards must show. */
   readonly check?: Check;
 }
@@ -161,14 +180,18 @@ interface RouteCase {
   /** Public routes need no token: every caller gets `outcomes.owner`. */
   readonly public?: boolean;
   readonly url: (ctx: Ctx, caller: Caller) => string;
+  /** A JSON body, or a form (`URLSearchParams`) for the token endpoint. */
   readonly payload?: (ctx: Ctx, caller: Caller) => object;
   readonly outcomes: Readonly<Record<Authenticated, Outcome>>;
   /** A server-sent event stream: its successful answers never end, so they are read over HTTP and cut. */
   readonly stream?: boolean;
+  /** The case needs a credential offer and a presentation in its data. */
+  readonly credentials?: boolean;
 }
 
 const ok = (status: number, check?: Check): Outcome => (check ? { status, check } : { status });
 const refused = (status: number, code: string): Outcome => ({ status, code });
+const oauthRefused = (status: number, error: string): Outcome => ({ status, code: error, oauth: true });
 const FORBIDDEN = refused(403, "FORBIDDEN");
 const SCOPE_MISSING = refused(403, "SCOPE_MISSING");
 const PERSON_NOT_FOUND = refused(404, "PERSON_NOT_FOUND");
@@ -185,6 +208,8 @@ let hub: TestHub;
 const clock = fixedClock("2026-10-01T08:00:00.000Z");
 const tokens = {} as Record<Exclude<Caller, "malformed" | "none">, string>;
 let counter = 0;
+/** A credential of A's, issued in `before` to a student no case touches, and the wallet key it is bound to. */
+let credential = { value: "", holderKey: undefined as HolderKey | undefined, statusList: "" };
 
 async function call(
   caller: Caller,
@@ -193,9 +218,15 @@ async function call(
   payload?: object,
 ): Promise<LightMyRequestResponse> {
   const options: InjectOptions & { token?: string } = { method: method as HTTPMethods, url };
-  if (payload !== undefined) options.payload = payload;
+  if (payload instanceof URLSearchParams) {
+    options.payload = payload.toString();
+    options.headers = { "content-type": "application/x-www-form-urlencoded" };
+  } else if (payload !== undefined) options.payload = payload;
   if (caller === "malformed") {
-    options.headers = { authorization: `Basic ${Buffer.from(`${A}:secret`).toString("base64")}` };
+    options.headers = {
+      ...options.headers,
+      authorization: `Basic ${Buffer.from(`${A}:secret`).toString("base64")}`,
+    };
   } else if (caller !== "none") {
     options.token = tokens[caller];
   }
@@ -219,7 +250,7 @@ const ENROLLED = { state: "enrolled", validFrom: "2026-09-01", validUntil: "2027
 const SUSPENDED = { state: "suspended", validFrom: "2026-09-01", validUntil: "2027-08-31" };
 const CONSENT = { wordingVersion: "2026-11" };
 
-async function fresh(options: { subscription?: boolean } = {}): Promise<Ctx> {
+async function fresh(options: { subscription?: boolean; credentials?: boolean } = {}): Promise<Ctx> {
   counter += 1;
   const tag = `${counter}z`;
   const esiOf = (kind: string) => `urn:schac:personalUniqueCode:int:esi:fr:${kind}${tag}`;
@@ -255,6 +286,26 @@ async function fresh(options: { subscription?: boolean } = {}): Promise<Ctx> {
     subscriptionId = subscription.json().id;
     deliveryId = await deadDelivery(subscriptionId);
   }
+  // Only the cases about credentials pay for an offer and a presentation.
+  let offered = { id: "", code: "", txCode: "" };
+  let presentation = "";
+  if (options.credentials) {
+    const made = await offer(hub, { token: tokens.owner, escn: card.json().cardNumber, esi });
+    const grant = (
+      made["credentialOffer"] as unknown as Record<string, Record<string, Record<string, string>>>
+    ).grants?.[PRE_AUTHORIZED_GRANT];
+    offered = {
+      id: made["id"] ?? "",
+      code: grant?.["pre-authorized_code"] ?? "",
+      txCode: made["txCode"] ?? "",
+    };
+    presentation = await presentCredential(credential.value, {
+      holderKey: credential.holderKey as HolderKey,
+      audience: VERIFIER,
+      nonce: tag,
+      now: () => clock.now(),
+    });
+  }
   // Any write the request under test makes gets a later timestamp than the data above.
   tick();
   return {
@@ -274,6 +325,10 @@ async function fresh(options: { subscription?: boolean } = {}): Promise<Ctx> {
     feedStart,
     subscriptionId,
     deliveryId: String(deliveryId),
+    offerId: offered.id,
+    preAuthorizedCode: offered.code,
+    txCode: offered.txCode,
+    presentation,
   };
 }
 
@@ -331,7 +386,7 @@ async function openStream(
 let sharedCtx: Ctx | undefined;
 /** Data for requests that change nothing. */
 async function shared(): Promise<Ctx> {
-  sharedCtx ??= await fresh({ subscription: true });
+  sharedCtx ??= await fresh({ subscription: true, credentials: true });
   return sharedCtx;
 }
 
@@ -356,6 +411,7 @@ async function snapshot(ctx: Ctx): Promise<string[]> {
     ["operator", `/v1/organisations/${A}`],
     ["operator", `/v1/organisations/${ctx.newOrgId}`],
     ["operator", `/v1/organisations/${A}/tokens`],
+    ["owner", `/v1/organisations/${A}/issuer-keys`],
     ["none", `${ESCR}/cards/${ctx.escn}/status`],
     ...(ctx.subscriptionId === ""
       ? []
@@ -383,6 +439,16 @@ async function allItems(first: LightMyRequestResponse, caller: Caller, url: stri
 
 function assertRefusal(res: LightMyRequestResponse, url: string, outcome: Outcome): void {
   assert.equal(res.statusCode, outcome.status, res.body);
+  if (outcome.oauth) {
+    // RFC 6749 §5.2 / RFC 6750 §3: what a wallet branches on, never cached.
+    assert.match(String(res.headers["content-type"]), /^application\/json/);
+    assert.equal(res.headers["cache-control"], "no-store");
+    if (res.statusCode === 401)
+      assert.equal(res.headers["www-authenticate"], `Bearer error="${outcome.code}"`);
+    assert.deepEqual(Object.keys(res.json()).sort(), ["error", "error_description"]);
+    assert.equal(res.json().error, outcome.code);
+    return;
+  }
   if (res.statusCode === 401) assert.equal(res.headers["www-authenticate"], 'Bearer realm="openesc"');
   const body = res.json();
   if (url.startsWith("/esc-rest/")) {
@@ -469,6 +535,19 @@ function ownerAndOperator(success: Outcome, others: Outcome): Record<Authenticat
 }
 
 const SUBSCRIPTION_NOT_FOUND = refused(404, "SUBSCRIPTION_NOT_FOUND");
+const ISSUER_OF_A = `https://hub.example.org/issuers/${A}`;
+
+/** An issuer's keys are its own: another institution finds no such organisation; others lack the scope. */
+function issuerOnly(success: Outcome): Record<Authenticated, Outcome> {
+  return {
+    owner: success,
+    bureau: SCOPE_MISSING,
+    other: ORGANISATION_NOT_FOUND,
+    unlistedBureau: SCOPE_MISSING,
+    serviceProvider: SCOPE_MISSING,
+    operator: SCOPE_MISSING,
+  };
+}
 
 /** A subscription is its organisation's alone: any other answers as if it did not exist. */
 function subscriptionOwnerOnly(success: Outcome): Record<Authenticated, Outcome> {
@@ -1307,6 +1386,154 @@ const CASES: readonly RouteCase[] = [
     url: () => "/asyncapi.json",
     outcomes: everyone(ok(200, (res) => assert.equal(res.json().asyncapi, "3.0.0"))),
   },
+  // ---- Credentials on the native API: the card's issuer offers it, and manages its own signing keys.
+  {
+    route: "POST /v1/credential-offers",
+    url: () => "/v1/credential-offers",
+    payload: (ctx) => ({ escn: ctx.escn }),
+    outcomes: {
+      owner: ok(201, async (res) => {
+        const made = res.json();
+        assert.match(made.credentialOfferUri, new RegExp(`^${ISSUER_OF_A}/credential-offers/`));
+        assert.match(made.txCode, /^[0-9]{6}$/);
+        await must(200, call("none", "GET", new URL(made.credentialOfferUri).pathname));
+      }),
+      // A card bureau prints the owner's cards but issues no credentials.
+      bureau: SCOPE_MISSING,
+      other: CARD_NOT_FOUND,
+      unlistedBureau: SCOPE_MISSING,
+      serviceProvider: SCOPE_MISSING,
+      operator: SCOPE_MISSING,
+    },
+  },
+  {
+    route: "GET /v1/organisations/:id/issuer-keys",
+    url: (ctx) => `/v1/organisations/${ctx.orgId}/issuer-keys`,
+    outcomes: issuerOnly(
+      ok(200, (res) => {
+        const items = res.json().items as { state: string; publicJwk: Record<string, unknown> }[];
+        assert.equal(items.filter((k) => k.state === "active").length, 1);
+        assert.ok(items.every((k) => k.publicJwk["d"] === undefined));
+        assert.doesNotMatch(res.body, /sealed|privateKey/i);
+      }),
+    ),
+  },
+  {
+    route: "POST /v1/organisations/:id/issuer-keys",
+    url: (ctx) => `/v1/organisations/${ctx.orgId}/issuer-keys`,
+    payload: () => ({}),
+    outcomes: issuerOnly(
+      ok(201, async (res) => {
+        const made = res.json();
+        assert.equal(made.state, "active");
+        const listed = await must(200, call("owner", "GET", `/v1/organisations/${A}/issuer-keys`));
+        const active = listed.json().items.filter((k: { state: string }) => k.state === "active");
+        assert.deepEqual(
+          active.map((k: { kid: string }) => k.kid),
+          [made.kid],
+        );
+      }),
+    ),
+  },
+  {
+    route: "POST /v1/credential-verifications",
+    public: true,
+    credentials: true,
+    url: () => "/v1/credential-verifications",
+    payload: (ctx) => ({ presentation: ctx.presentation, audience: VERIFIER, nonce: ctx.tag }),
+    outcomes: everyone(
+      ok(200, (res) => {
+        const body = res.json();
+        assert.equal(body.valid, true, res.body);
+        assert.equal(body.issuer, ISSUER_OF_A);
+        assert.doesNotMatch(res.body, /Jeanne|wallet-holder/);
+      }),
+    ),
+  },
+  // ---- What each issuer publishes, and the OpenID4VCI endpoints: no API token; one changes nothing.
+  ...(
+    [
+      ["jwt-vc-issuer", (body: { issuer: string; jwks: { keys: unknown[] } }) => body.jwks.keys.length > 0],
+      [
+        "openid-credential-issuer",
+        (body: { credential_endpoint: string }) => body.credential_endpoint === `${ISSUER_OF_A}/credential`,
+      ],
+      [
+        "oauth-authorization-server",
+        (body: { token_endpoint: string }) => body.token_endpoint === `${ISSUER_OF_A}/token`,
+      ],
+    ] as [string, (body: never) => boolean][]
+  ).map(
+    ([kind, holds]): RouteCase => ({
+      route: `GET /.well-known/${kind}/issuers/:organisationId`,
+      public: true,
+      url: () => `/.well-known/${kind}/issuers/${A}`,
+      outcomes: everyone(ok(200, (res) => assert.ok(holds(res.json() as never), res.body))),
+    }),
+  ),
+  {
+    route: "GET /issuers/ca.pem",
+    public: true,
+    url: () => "/issuers/ca.pem",
+    outcomes: everyone(ok(200, (res) => assert.match(res.body, /^-----BEGIN CERTIFICATE-----\n/))),
+  },
+  {
+    route: "GET /issuers/:organisationId/status-lists/:listId",
+    public: true,
+    url: () => credential.statusList,
+    outcomes: everyone(
+      ok(200, (res) => {
+        assert.equal(res.headers["content-type"], "application/statuslist+jwt");
+        assert.equal(decodeJwt(res.body).sub, `https://hub.example.org${credential.statusList}`);
+      }),
+    ),
+  },
+  {
+    route: "GET /issuers/:organisationId/credential-offers/:offerId",
+    public: true,
+    credentials: true,
+    url: (ctx) => `/issuers/${A}/credential-offers/${ctx.offerId}`,
+    outcomes: everyone(
+      ok(200, (res, ctx) => {
+        const body = res.json();
+        assert.equal(body.credential_issuer, ISSUER_OF_A);
+        const code = body.grants[PRE_AUTHORIZED_GRANT]["pre-authorized_code"];
+        assert.ok(code && code !== ctx.preAuthorizedCode, "a fresh pre-authorized code");
+      }),
+    ),
+  },
+  {
+    route: "POST /issuers/:organisationId/nonce",
+    public: true,
+    url: () => `/issuers/${A}/nonce`,
+    outcomes: everyone(ok(200, (res) => assert.match(res.json().c_nonce, /^[\w-]{32,}$/))),
+  },
+  {
+    route: "POST /issuers/:organisationId/token",
+    public: true,
+    credentials: true,
+    url: () => `/issuers/${A}/token`,
+    payload: (ctx) =>
+      new URLSearchParams({
+        grant_type: PRE_AUTHORIZED_GRANT,
+        "pre-authorized_code": ctx.preAuthorizedCode,
+        tx_code: ctx.txCode,
+      }),
+    outcomes: everyone(
+      ok(200, (res) => {
+        assert.equal(res.json().token_type, "Bearer");
+        assert.ok(res.json().access_token);
+      }),
+    ),
+  },
+  {
+    // An API token, of whatever organisation, is not the access token the token endpoint gives.
+    route: "POST /issuers/:organisationId/credential",
+    public: true,
+    url: () => `/issuers/${A}/credential`,
+    payload: () => ({ credential_configuration_id: "eu.europa.ec.eudi.esc.1", proofs: { jwt: ["a.b.c"] } }),
+    outcomes: everyone(oauthRefused(401, "invalid_token")),
+  },
 ];
 
 const methodOf = (c: RouteCase) => c.route.split(" ")[0] ?? "";
@@ -1360,6 +1587,29 @@ describe("authorisation matrix: every route × every caller", () => {
     clock.set("2026-10-01T09:00:00.000Z");
 
     tokens.unknownToken = `oesc_${"x".repeat(43)}`;
+
+    // A credential of A's, held by a student no case touches: presented, and its status list read, by cases.
+    const holder = await enrolledStudent(hub, {
+      token: tokens.owner,
+      esi: "urn:schac:personalUniqueCode:int:esi:fr:wallet-holder",
+    });
+    const holderKey = generateHolderKey();
+    const made = await offer(hub, holder);
+    const received = await receiveCredential({
+      offer: made["credentialOfferUri"] ?? "",
+      txCode: made["txCode"] ?? "",
+      holderKey,
+      fetch: inProcessNetwork(hub).wallet,
+      now: () => clock.now(),
+    });
+    const status = decodeJwt(received.credential.split("~")[0] ?? "")["status"] as {
+      status_list: { uri: string };
+    };
+    credential = {
+      value: received.credential,
+      holderKey,
+      statusList: new URL(status.status_list.uri).pathname,
+    };
     // The event stream is read over real HTTP.
     await hub.app.listen({ port: 0, host: "127.0.0.1" });
   });
@@ -1484,6 +1734,9 @@ describe("authorisation matrix: every route × every caller", () => {
         ["POST", `/v1/organisations/${A}/tokens`, { name: "escalation" }],
         ["GET", `/v1/organisations/${A}/tokens`, undefined],
         ["DELETE", `/v1/organisations/${A}/tokens/${ctx.tokenId}`, undefined],
+        ["POST", "/v1/credential-offers", { escn: ctx.escn }],
+        ["GET", `/v1/organisations/${A}/issuer-keys`, undefined],
+        ["POST", `/v1/organisations/${A}/issuer-keys`, {}],
       ];
       for (const [method, url, payload] of writes) {
         const res = await as(method, url, payload);
@@ -1591,7 +1844,10 @@ describe("authorisation matrix: every route × every caller", () => {
         const expected = expectedFor(c, caller);
         const title = `${caseName(c)} as ${LABELS[caller]} → ${expected.status}${expected.code ? ` ${expected.code}` : ""}`;
         it(title, async () => {
-          const ctx = await fresh({ subscription: c.route.includes("/v1/subscriptions") });
+          const ctx = await fresh({
+            subscription: c.route.includes("/v1/subscriptions"),
+            credentials: c.credentials === true,
+          });
           const url = c.url(ctx, caller);
           const payload = c.payload?.(ctx, caller);
           const refusal = expected.status >= 400;

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import Fastify, { type FastifyInstance, type InjectOptions } from "fastify";
+import {
+  generateHolderKey,
+  presentCredential,
+  receiveCredential,
+  type WalletFetch,
+} from "../../src/credentials/holder-wallet.ts";
 import { DATA_MAP, type DataKey, isDataKey } from "../../src/domain/data-map.ts";
 import { isPurpose, PURPOSES, type Purpose } from "../../src/domain/purpose.ts";
 import {
@@ -8,6 +14,7 @@ import {
   installDataMapEnforcement,
   type RouteDisclosure,
 } from "../../src/http/plugins/data-map-enforcement.ts";
+import { inProcessNetwork, VERIFIER } from "../support/credential-scenario.ts";
 import {
   CANTEEN,
   CARD_BUREAU,
@@ -217,6 +224,7 @@ describe("the data map enforcement, on the real hub", () => {
   let uni: string;
   let escn: string;
   let routes: readonly RouteDisclosure[];
+  const clock = fixedClock("2026-10-01T10:00:00Z");
   /** "METHOD /template" of every route whose answer a test below walked. */
   const walked = new Set<string>();
   /** Every data map entry some answer carried. */
@@ -229,7 +237,7 @@ describe("the data map enforcement, on the real hub", () => {
   };
 
   before(async () => {
-    hub = await startTestHub({ clock: fixedClock("2026-10-01T10:00:00Z") });
+    hub = await startTestHub({ clock });
     routes = disclosuresOf(hub.app);
     uni = await hub.onboard(UNIVERSITY);
     await hub.onboard(CARD_BUREAU);
@@ -592,6 +600,76 @@ describe("the data map enforcement, on the real hub", () => {
     ];
     for (const [route, request, status] of subscriptionCalls) {
       const answer = await call(request, status);
+      walk(route, status, answer.json());
+    }
+
+    // Credentials: the holder consents, the institution offers, a wallet receives, a verifier asks.
+    const wording = (await call({ method: "GET", url: "/v1/consent-wordings" }, 200))
+      .json<{ items: { purpose: string; current: string }[] }>()
+      .items.find((w) => w.purpose === "credential-issuance")?.current;
+    await call(
+      {
+        method: "PUT",
+        url: `/v1/persons/${ESI}/consents/credential-issuance`,
+        token: uni,
+        payload: { wordingVersion: wording },
+      },
+      201,
+    );
+    const offered = await call(
+      { method: "POST", url: "/v1/credential-offers", token: uni, payload: { escn } },
+      201,
+    );
+    walk("POST /v1/credential-offers", 201, offered.json());
+    const offer = offered.json<{ credentialOfferUri: string; txCode: string }>();
+    const network = inProcessNetwork(hub);
+    let issued: unknown;
+    const recording: WalletFetch = async (url, init) => {
+      const answer = await network.wallet(url, init);
+      const text = await answer.text();
+      if (url.endsWith("/credential")) issued = JSON.parse(text);
+      return { status: answer.status, text: async () => text };
+    };
+    const holderKey = generateHolderKey();
+    const { credential } = await receiveCredential({
+      offer: offer.credentialOfferUri,
+      txCode: offer.txCode,
+      holderKey,
+      fetch: recording,
+      now: () => clock.now(),
+    });
+    walk("POST /issuers/:organisationId/credential", 200, issued);
+    const presentation = await presentCredential(credential, {
+      holderKey,
+      audience: VERIFIER,
+      nonce: "n-1",
+      now: () => clock.now(),
+    });
+    const credentialCalls: [string, InjectOptions & { token?: string }, number][] = [
+      [
+        "POST /v1/credential-verifications",
+        {
+          method: "POST",
+          url: "/v1/credential-verifications",
+          payload: { presentation, audience: VERIFIER, nonce: "n-1" },
+        },
+        200,
+      ],
+      [
+        "GET /v1/organisations/:id/issuer-keys",
+        { method: "GET", url: `/v1/organisations/${T}/issuer-keys`, token: uni },
+        200,
+      ],
+      [
+        "POST /v1/organisations/:id/issuer-keys",
+        { method: "POST", url: `/v1/organisations/${T}/issuer-keys`, token: uni, payload: {} },
+        201,
+      ],
+    ];
+    for (const [route, request, status] of credentialCalls) {
+      const answer = await call(request, status);
+      // The verdict walked is a valid one: the answer that names the disclosed claims.
+      if (route === "POST /v1/credential-verifications") assert.equal(answer.json().valid, true, answer.body);
       walk(route, status, answer.json());
     }
 

@@ -1,6 +1,7 @@
 /**
  * The HTTP suites that do not depend on the embedded store's file, run again with every in-process hub on
  * PostgreSQL (a throwaway schema each): the same hub, the same answers, whichever store holds the data.
+ * The credential suites that need no events come along; those that do run in postgres-nats-events.
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
@@ -27,6 +28,10 @@ if (availability.skip === false) {
   await import("./consent.test.ts");
   await import("./audit.test.ts");
   await import("./bad-input.test.ts");
+  await import("../credentials/credential-offers.test.ts");
+  await import("../credentials/openid4vci-endpoints.test.ts");
+  await import("../credentials/issuer-keys.test.ts");
+  await import("../credentials/credential-verification.test.ts");
 } else {
   const { skip, fail } = availability;
   describe("HTTP suites on PostgreSQL", () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { decodeJwt, decodeProtectedHeader, importJWK, type JWK, SignJWT } from "jose";
+import { type CryptoKey, decodeJwt, decodeProtectedHeader, importJWK, type JWK, SignJWT } from "jose";
+import jsQRModule from "jsqr";
 import {
   generateHolderKey,
   type HolderKey,
@@ -10,7 +11,6 @@ import {
 import { PROOF_JWT_TYP } from "../../src/credentials/openid4vci/proof-jwt.ts";
 import type { VerifierFetch } from "../../src/credentials/presentation-verifier.ts";
 import { verifyStatusListToken } from "../../src/credentials/token-status-list.ts";
-import jsQRModule from "jsqr";
 import { cardPayload, ESI, personPayload, UNIVERSITY } from "./fixtures.ts";
 import type { TestHub } from "./test-hub.ts";
 
@@ -141,7 +141,10 @@ export async function servedStatus(hub: TestHub, credential: string): Promise<nu
   const { kid, alg } = decodeProtectedHeader(served.body);
   const key = keys.find((k) => k.kid === kid);
   if (!key || !alg) throw new Error(`the list's key ${kid} is not published`);
-  const list = await verifyStatusListToken(served.body, { key: await importJWK(key, alg), expectedUri: uri });
+  const list = await verifyStatusListToken(served.body, {
+    key: (await importJWK(key, alg)) as CryptoKey,
+    expectedUri: uri,
+  });
   return list.list.get(idx);
 }
 
@@ -157,7 +160,8 @@ export async function onlineVerdict(hub: TestHub, credential: string, holderKey:
       nonce,
     },
   });
-  if (answer.statusCode !== 200) throw new Error(`verification answered ${answer.statusCode}: ${answer.body}`);
+  if (answer.statusCode !== 200)
+    throw new Error(`verification answered ${answer.statusCode}: ${answer.body}`);
   const body = answer.json<{ valid: boolean; reason?: string }>();
   return body.valid ? "valid" : String(body.reason);
 }

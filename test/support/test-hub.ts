@@ -15,6 +15,8 @@ import { deleteStream, NATS_TEST_URL, throwawayStream } from "./nats-server.ts";
 import { adminQuery, TEST_DATABASE_URL, throwawayName } from "./postgres-server.ts";
 
 export const ADMIN_TOKEN = "oesc_test-admin-token-0123456789abcdefghijklmnop";
+/** The master key of hubs on a shared store (PostgreSQL), where none is made for them. */
+export const TEST_MASTER_KEY = "8f3c2a1b9d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a";
 
 export interface TestHub {
   readonly app: FastifyInstance;
@@ -68,6 +70,7 @@ export async function startTestHub(
     OPENESC_ADMIN_TOKEN: ADMIN_TOKEN,
     OPENESC_PUBLIC_URL: "https://hub.example.org",
     OPENESC_LOG_LEVEL: "silent",
+    ...(process.env["OPENESC_TEST_STORE"] === "postgres" ? { OPENESC_MASTER_KEY: TEST_MASTER_KEY } : {}),
     ...options.env,
   });
   const clock = options.clock ?? systemClock;

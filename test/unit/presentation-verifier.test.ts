@@ -66,6 +66,8 @@ const served = {
   issuer: undefined as string | undefined,
   list: new StatusList(1024, 2),
   listStatus: 200,
+  /** How long before the request the served list was signed: an issuer re-signs an unchanged list rarely. */
+  listAgeMs: 0,
 };
 let clock = T0;
 const fetched: string[] = [];
@@ -83,7 +85,7 @@ const server = createServer(async (request: IncomingMessage, response) => {
       uri: STATUS_URI,
       key: currentKey.privateKey,
       kid: currentKey.keyId,
-      issuedAt: new Date(clock),
+      issuedAt: new Date(clock - served.listAgeMs),
       ttlSeconds: 300,
     });
     response.writeHead(200, { "content-type": "application/statuslist+jwt" });
@@ -107,6 +109,7 @@ beforeEach(() => {
   served.list.set(REVOKED_IDX, STATUS_INVALID);
   served.list.set(SUSPENDED_IDX, STATUS_SUSPENDED);
   served.listStatus = 200;
+  served.listAgeMs = 0;
   clock = T0;
   fetched.length = 0;
   accepts.length = 0;
@@ -493,6 +496,22 @@ describe("PresentationVerifier", () => {
     clock += 2_000;
     await refused(await validPresentation(), "revoked", subject);
     assert.deepEqual(fetched, [STATUS_URI], "metadata is still fresh; only the list is fetched");
+  });
+
+  it("counts the ttl from when the list was fetched, not from when it was signed", async () => {
+    served.listAgeMs = 3_600_000;
+    const subject = verifier();
+    assert.equal(
+      (await subject.verify(await validPresentation(), { audience: AUD, nonce: NONCE })).valid,
+      true,
+    );
+    clock += 60_000;
+    fetched.length = 0;
+    assert.equal(
+      (await subject.verify(await validPresentation(), { audience: AUD, nonce: NONCE })).valid,
+      true,
+    );
+    assert.deepEqual(fetched, [], "a list signed an hour ago is still good for its ttl after fetching");
   });
 
   it("shares a cache between verifiers, so that a new one starts warm", async () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { deflateSync, inflateSync } from "node:zlib";
+import { getListFromStatusListJWT } from "@sd-jwt/jwt-status-list";
 import * as jose from "jose";
 import {
   randomFreeIndex,
@@ -237,6 +238,22 @@ describe("Status List Token", async () => {
       ttlSeconds: 900,
       ...overrides,
     });
+
+  it("decodes with an independent implementation (@sd-jwt/jwt-status-list) to the same entries", async () => {
+    const random = mulberry32(7);
+    const values = Array.from({ length: 100_000 }, () => random(3));
+    const big = listOf(2, values);
+    const jwt = await sign({ list: big });
+    const theirs = getListFromStatusListJWT(jwt);
+    assert.equal(theirs.getBitsPerStatus(), 2);
+    for (const index of [0, 1, 2, 3, 4999, 50_000, 99_999]) {
+      assert.equal(theirs.getStatus(index), values[index], `entry ${index}`);
+    }
+    assert.deepEqual(
+      Array.from({ length: 1000 }, (_, i) => theirs.getStatus(i * 100)),
+      Array.from({ length: 1000 }, (_, i) => values[i * 100]),
+    );
+  });
 
   it("is a JWT another library verifies, with typ, sub, iat, exp, ttl and status_list", async () => {
     const jwt = await sign({ x5c: ["MIIBfake"] });

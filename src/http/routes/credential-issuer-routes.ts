@@ -179,8 +179,10 @@ export function credentialIssuerRoutes(app: FastifyInstance, { services, options
         done(null, Object.fromEntries(new URLSearchParams(body as string)));
       },
     );
-    scope.addContentTypeParser("*", { parseAs: "string", bodyLimit: MAX_FORM_BYTES }, (_request, _body, done) =>
-      done(null, undefined),
+    scope.addContentTypeParser(
+      "*",
+      { parseAs: "string", bodyLimit: MAX_FORM_BYTES },
+      (_request, _body, done) => done(null, undefined),
     );
     scope.post<IssuerRequest>(
       "/issuers/:organisationId/token",
