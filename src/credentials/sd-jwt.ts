@@ -12,9 +12,16 @@
  *   requireKeyBinding: true });
  */
 
-import { createHash, randomBytes } from "node:crypto";
-import type { CryptoKey, JWK, KeyObject } from "jose";
-import { CompactSign, compactVerify, importJWK } from "jose";
+import {
+  createHash,
+  createPublicKey,
+  KeyObject,
+  type JsonWebKey as NodeJsonWebKey,
+  randomBytes,
+} from "node:crypto";
+import type { CryptoKey, JWK } from "jose";
+import { CompactSign } from "jose";
+import { verifyCompactJws } from "./compact-jws.ts";
 
 /** Why a presentation was refused; stable, safe to log and to map to a client-facing code. */
 export type SdJwtFailure =
@@ -250,7 +257,7 @@ export async function verifySdJwt(presentation: string, options: VerifySdJwtOpti
   }
   if (key === undefined) throw new SdJwtError("unknown-key", "no key for this issuer");
   try {
-    await compactVerify(jwt, key, { algorithms: [...algorithms] });
+    verifyCompactJws(jwt, keyObjectOf(key), algorithms);
   } catch (cause) {
     throw new SdJwtError("bad-signature", "issuer signature does not verify", { cause });
   }
@@ -414,10 +421,7 @@ async function verifyKeyBinding(
   if (header.typ !== "kb+jwt") throw new SdJwtError("bad-key-binding", "key binding JWT typ is not kb+jwt");
   let payload: unknown;
   try {
-    const { d: _private, ...publicJwk } = cnf.jwk as JWK;
-    const holderKey = await importJWK(publicJwk, header.alg);
-    const verified = await compactVerify(kbJwt, holderKey, { algorithms: [...options.algorithms] });
-    payload = JSON.parse(new TextDecoder().decode(verified.payload));
+    payload = verifyCompactJws(kbJwt, holderKeyOf(cnf.jwk as JWK), options.algorithms).payload;
   } catch (cause) {
     throw new SdJwtError("bad-key-binding", "key binding signature does not verify with cnf.jwk", { cause });
   }
@@ -439,4 +443,30 @@ async function verifyKeyBinding(
     throw new SdJwtError("stale-key-binding", "key binding JWT iat is outside the accepted window");
   }
   return payload;
+}
+
+/** jose keys and Node's: the signature checks take a KeyObject. */
+function keyObjectOf(key: SigningKey): KeyObject {
+  return key instanceof KeyObject ? key : KeyObject.from(key as CryptoKey);
+}
+
+/**
+ * Holder keys (`cnf.jwk`) as KeyObjects, remembered: importing one (the point checked on its curve) costs
+ * about as much as a signature check, and a verifier meets the same wallets again and again. Bounded, so
+ * that a flood of new keys cannot grow it.
+ */
+const holderKeys = new Map<string, KeyObject>();
+const MAX_HOLDER_KEYS = 4096;
+
+function holderKeyOf(jwk: JWK): KeyObject {
+  // Only the public members: a `d` in cnf would make Node import a private key.
+  const { kty, crv, x, y } = jwk;
+  const id = JSON.stringify([kty, crv, x, y]);
+  let key = holderKeys.get(id);
+  if (key === undefined) {
+    key = createPublicKey({ key: { kty, crv, x, y } as NodeJsonWebKey, format: "jwk" });
+    if (holderKeys.size >= MAX_HOLDER_KEYS) holderKeys.delete(holderKeys.keys().next().value as string);
+    holderKeys.set(id, key);
+  }
+  return key;
 }

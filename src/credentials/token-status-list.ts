@@ -9,7 +9,8 @@
  * const jwt = await signStatusListToken({ list, uri, key, issuedAt: new Date(), ttlSeconds: 900 });
  */
 import { type KeyObject, randomInt } from "node:crypto";
-import { deflateSync, inflateSync } from "node:zlib";
+import { promisify } from "node:util";
+import { deflate, deflateSync, inflateSync } from "node:zlib";
 import { type CryptoKey, errors, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 
 // The same numbers as VERDICT_STATUS_LIST_VALUE in src/domain/card-verdict.ts (a unit test checks it).
@@ -108,6 +109,14 @@ export class StatusList {
     return deflateSync(this.#bytes, { level: 9 }).toString("base64url");
   }
 
+  /**
+   * {@link encode} on the thread pool: compressing a list of a million entries at the highest level takes a
+   * good part of a second, which a hub serving requests must not spend on its event loop.
+   */
+  async encodeAsync(): Promise<string> {
+    return (await deflateAsync(new Uint8Array(this.#bytes), { level: 9 })).toString("base64url");
+  }
+
   /** Reads an `lst` from outside; its size is the number of entries the inflated bytes hold. */
   static decode(lst: unknown, bits: unknown, maxBytes = MAX_STATUS_LIST_BYTES): StatusList {
     if (!isStatusBits(bits)) throw new StatusListError("bad-list", "status list bits must be 1, 2, 4 or 8");
@@ -134,6 +143,8 @@ export class StatusList {
     }
   }
 }
+
+const deflateAsync = promisify(deflate);
 
 const RANDOM_TRIES = 64;
 
@@ -190,7 +201,10 @@ export async function signStatusListToken(input: SignStatusListTokenInput): Prom
   const header: JWTHeaderParameters = { alg, typ: STATUS_LIST_JWT_TYPE };
   if (kid !== undefined) header.kid = kid;
   if (x5c !== undefined) header.x5c = x5c;
-  const jwt = new SignJWT({ ttl: ttlSeconds, status_list: { bits: list.bits, lst: list.encode() } })
+  const jwt = new SignJWT({
+    ttl: ttlSeconds,
+    status_list: { bits: list.bits, lst: await list.encodeAsync() },
+  })
     .setProtectedHeader(header)
     .setSubject(uri)
     .setIssuedAt(issuedAt);
