@@ -5,6 +5,7 @@
  * raw `node:crypto` ES256 signature over a signing input as long as the credential's.
  */
 import { randomInt } from "node:crypto";
+import type { JWK } from "jose";
 import {
   type EscCredentialClaims,
   type EscCredentialSigner,
@@ -142,6 +143,11 @@ function rawCeiling(signingInputBytes: number): () => void {
 
 /** An issuer signer as the hub makes one: P-256, its thumbprint as kid, a leaf under a deployment CA. */
 export async function benchSigner(): Promise<EscCredentialSigner> {
+  return (await benchIssuer()).signer;
+}
+
+/** {@link benchSigner}, with what a verifier needs to trust it: the public JWK (with `kid`) and the CA. */
+export async function benchIssuer(): Promise<{ signer: EscCredentialSigner; publicJwk: JWK; caDer: Buffer }> {
   const key = await generateIssuerKey("ES256");
   const ca = await createDeploymentCa({ name: "CN=OpenESC bench CA,O=OpenESC bench", validityDays: 3650 });
   const leaf = await issueIssuerCertificate({
@@ -150,11 +156,16 @@ export async function benchSigner(): Promise<EscCredentialSigner> {
     publicKey: key.publicKey,
     validityDays: 365,
   });
-  return { key: key.privateKey, alg: "ES256", kid: key.keyId, x5c: x5cChain(leaf, ca.certificate) };
+  const x5c = x5cChain(leaf, ca.certificate);
+  return {
+    signer: { key: key.privateKey, alg: "ES256", kid: key.keyId, x5c },
+    publicJwk: key.publicJwk,
+    caDer: Buffer.from(ca.certificate.der),
+  };
 }
 
 /** Claims of the size the hub puts in (the same fields, values like the benchmark's students). */
-function claimsOf(baseUrl: string, n: number): EscCredentialClaims {
+export function claimsOf(baseUrl: string, n: number): EscCredentialClaims {
   const escn = `d9e0c8a0-1c2b-11ef-${String(1000 + (n % 9000))}-001${String(n).padStart(9, "0")}`;
   return {
     cardNumber: escn,

@@ -36,12 +36,55 @@ export async function alternate(
       pooled[side].ms += done.ms;
     }
   }
-  const rate = (p: { operations: number; ms: number }): Rate => ({
-    operations: p.operations,
-    seconds: p.ms / 1000,
-    perSecond: p.operations / (p.ms / 1000),
-  });
-  return { subject: rate(pooled.subject), ceiling: rate(pooled.ceiling) };
+  return { subject: rateOf(pooled.subject), ceiling: rateOf(pooled.ceiling) };
+}
+
+/**
+ * {@link alternate} for a subject that can run only so many times (each operation uses up something made
+ * beforehand): `perSlice` operations of the subject, then the ceiling for as long as they took, in turn,
+ * `slices` times. `warmup` operations of the subject come first, and the ceiling for as long, not counted.
+ */
+export async function alternateCounted(
+  subject: Operation,
+  ceiling: Operation,
+  options: { slices: number; perSlice: number; warmup: number },
+): Promise<{ subject: Rate; ceiling: Rate }> {
+  let lastMs = (await counted(subject, options.warmup)).ms;
+  await slice(ceiling, lastMs);
+  const pooled = { subject: { operations: 0, ms: 0 }, ceiling: { operations: 0, ms: 0 } };
+  const add = (side: "subject" | "ceiling", done: { operations: number; ms: number }) => {
+    pooled[side].operations += done.operations;
+    pooled[side].ms += done.ms;
+  };
+  for (let i = 0; i < options.slices; i++) {
+    // As in `alternate`, the order changes every slice; going first, the ceiling runs as long as the
+    // subject's last slice took.
+    if (i % 2 === 1) add("ceiling", await slice(ceiling, lastMs));
+    const done = await counted(subject, options.perSlice);
+    add("subject", done);
+    lastMs = done.ms;
+    if (i % 2 === 0) add("ceiling", await slice(ceiling, lastMs));
+  }
+  return { subject: rateOf(pooled.subject), ceiling: rateOf(pooled.ceiling) };
+}
+
+const rateOf = (p: { operations: number; ms: number }): Rate => ({
+  operations: p.operations,
+  seconds: p.ms / 1000,
+  perSecond: p.operations / (p.ms / 1000),
+});
+
+/** Runs the operation `operations` times, one at a time; returns how long that took. */
+async function counted(
+  operation: Operation,
+  operations: number,
+): Promise<{ operations: number; ms: number }> {
+  const start = performance.now();
+  for (let i = 0; i < operations; i++) {
+    const result = operation();
+    if (result instanceof Promise) await result;
+  }
+  return { operations, ms: performance.now() - start };
 }
 
 /** Runs the operation until `ms` have passed (at least once); returns how often and how long. */

@@ -1,8 +1,10 @@
 /**
  * A Token Status List of 1,000,000 entries (2 bits each, as the hub keeps them): its compressed size empty
- * and with a realistic fill, and the time to sign it again after one entry changed (`encode()` and
- * `signStatusListToken`), against its ceiling: zlib deflate of the same bytes at the same level plus one
- * raw ES256 signature over a signing input as long as the token's, measured alone.
+ * and with a realistic fill, and the time to sign it again after one entry changed (`set` and
+ * `signStatusListToken`, which deflates on the thread pool with `encodeAsync()`), against its ceiling: zlib
+ * `deflateSync` of the same bytes at the same level plus one raw ES256 signature over a signing input as
+ * long as the token's, measured alone. Then how long the event loop went without a turn during a re-sign,
+ * and, for comparison, during the synchronous `encode()` the hub used before.
  */
 import { randomInt } from "node:crypto";
 import { deflateSync } from "node:zlib";
@@ -25,7 +27,7 @@ const ALLOCATED = 0.5;
 /** Of the allocated entries: revoked (invalid) and suspended. */
 const REVOKED = 0.03;
 const SUSPENDED = 0.01;
-/** `StatusList.encode()` deflates at this level. */
+/** `StatusList.encode()` and `encodeAsync()` deflate at this level. */
 const DEFLATE_LEVEL = 9;
 
 export interface StatusListSize {
@@ -42,7 +44,7 @@ export interface StatusListSize {
 
 export interface ResignResult {
   readonly runs: number;
-  /** Set one entry, then `signStatusListToken` (which calls `encode()`), per run. */
+  /** Set one entry, then `signStatusListToken` (which calls `encodeAsync()`), per run. */
   readonly resignMs: readonly number[];
   /** Deflate of the same bytes at the same level + one raw ES256 signature, per run. */
   readonly ceilingMs: readonly number[];
@@ -53,11 +55,30 @@ export interface ResignResult {
   readonly signingInputBytes: number;
 }
 
+/** The event loop during one operation, probed by a chain of 1 ms timers. */
+export interface LoopProbe {
+  /** How long the operation took. */
+  readonly ms: number;
+  /** The longest time between two timer callbacks (1 ms apart when nothing blocks the loop). */
+  readonly longestGapMs: number;
+  /** Timer callbacks during the operation. */
+  readonly timers: number;
+}
+
 export interface StatusListResult {
   readonly entries: number;
   readonly sizes: readonly StatusListSize[];
   readonly resign: ResignResult;
+  /** Re-signs (after one change each) with the loop probed, after the timed runs. */
+  readonly loopDuringResign: readonly LoopProbe[];
+  /** After each probed re-sign, the loop probed as long with nothing else to do: the machine's own noise. */
+  readonly loopIdle: readonly LoopProbe[];
+  /** The synchronous `encode()` of the same list (deflateSync, as the hub signed before), probed alike. */
+  readonly loopDuringSyncEncode: LoopProbe;
 }
+
+/** Probed re-signs: the longest gap of these is the figure. */
+const PROBED_RESIGNS = 5;
 
 export async function measureStatusList(baseUrl: string, runs: number): Promise<StatusListResult> {
   const signer = await benchSigner();
@@ -127,8 +148,27 @@ export async function measureStatusList(baseUrl: string, runs: number): Promise<
   }
   const medianMs = median(resignMs);
   const ceilingMedianMs = median(ceilingMs);
+
+  // The event loop during a re-sign, in runs of its own after the timed ones.
+  const loopDuringResign: LoopProbe[] = [];
+  const loopIdle: LoopProbe[] = [];
+  for (let run = 0; run < PROBED_RESIGNS; run++) {
+    const index = allocated[randomInt(allocated.length)]!;
+    const probed = await probeLoop(async () => {
+      list.set(index, list.get(index) === STATUS_SUSPENDED ? 0 : STATUS_SUSPENDED);
+      await sign(list);
+    });
+    loopDuringResign.push(probed);
+    loopIdle.push(await probeLoop(() => new Promise((done) => setTimeout(done, probed.ms))));
+  }
+  const loopDuringSyncEncode = await probeLoop(async () => {
+    list.encode();
+  });
   return {
     entries: STATUS_LIST_ENTRIES,
+    loopDuringResign,
+    loopIdle,
+    loopDuringSyncEncode,
     sizes,
     resign: {
       runs,
@@ -141,6 +181,33 @@ export async function measureStatusList(baseUrl: string, runs: number): Promise<
       signingInputBytes,
     },
   };
+}
+
+/**
+ * Runs `work` while a chain of 1 ms timers notes when the event loop gets to them; returns the longest time
+ * between two. The clock starts before `work` is called, so its synchronous start counts. A chain of
+ * `setImmediate` would measure finer, but it keeps the main thread spinning, which on a busy 2-core machine
+ * slows the deflate on the thread pool and gets the main thread preempted: gaps of the machine, not the code.
+ */
+async function probeLoop(work: () => Promise<void>): Promise<LoopProbe> {
+  let running = true;
+  let timers = 0;
+  let longest = 0;
+  const start = performance.now();
+  let last = start;
+  const turn = () => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    timers++;
+    if (running) setTimeout(turn, 1);
+  };
+  setTimeout(turn, 1);
+  await work();
+  const end = performance.now();
+  running = false;
+  longest = Math.max(longest, end - last);
+  return { ms: end - start, longestGapMs: longest, timers };
 }
 
 /** Half the entries given out at random places; of those, a few revoked and suspended at random. */

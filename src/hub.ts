@@ -19,6 +19,7 @@ import { CardService } from "./services/card-service.ts";
 import { ConsentService } from "./services/consent-service.ts";
 import { CredentialIssuanceService } from "./services/credential-issuance-service.ts";
 import { CredentialIssuerService } from "./services/credential-issuer-service.ts";
+import { CredentialOfferService } from "./services/credential-offer-service.ts";
 import { CredentialStatusUpdater } from "./services/credential-status-updater.ts";
 import { CredentialVerificationService } from "./services/credential-verification-service.ts";
 import { DataSubjectRightsService } from "./services/data-subject-rights-service.ts";
@@ -168,9 +169,12 @@ export function createServices(
     }),
     issuerKeys,
     issuers,
-    issuance: new CredentialIssuanceService(ctx, issuerKeys, statusLists, {
+    offers: new CredentialOfferService(ctx, issuerKeys, {
       publicUrl: config.publicUrl,
       offerMinutes: config.credentialOfferMinutes,
+    }),
+    issuance: new CredentialIssuanceService(ctx, issuerKeys, statusLists, {
+      publicUrl: config.publicUrl,
       txCodeAttempts: config.txCodeAttempts,
       onIssued: (credentials) => credentialStatus.recheck(credentials),
     }),

@@ -28,3 +28,8 @@ export interface CredentialOffer {
   readonly redeemedAt: string | null;
   readonly version: number;
 }
+
+/** Whether the offer (its code and any access token it gave) can still be used at `now`. */
+export function offerIsLive(offer: Pick<CredentialOffer, "expiresAt">, now: Date): boolean {
+  return offer.expiresAt > now.toISOString();
+}

@@ -6,6 +6,7 @@ import type { CardService } from "../services/card-service.ts";
 import type { ConsentService } from "../services/consent-service.ts";
 import type { CredentialIssuanceService } from "../services/credential-issuance-service.ts";
 import type { CredentialIssuerService } from "../services/credential-issuer-service.ts";
+import type { CredentialOfferService } from "../services/credential-offer-service.ts";
 import type { CredentialStatusUpdater } from "../services/credential-status-updater.ts";
 import type { CredentialVerificationService } from "../services/credential-verification-service.ts";
 import type { DataSubjectRightsService } from "../services/data-subject-rights-service.ts";
@@ -45,7 +46,9 @@ export interface HubServices {
   readonly issuerKeys: IssuerKeyService;
   /** What issuers publish: metadata, keys, status lists. */
   readonly issuers: CredentialIssuerService;
-  /** Offers and the OpenID4VCI endpoints. */
+  /** Offers of cards to their holders' wallets. */
+  readonly offers: CredentialOfferService;
+  /** The OpenID4VCI endpoints a wallet calls to redeem an offer. */
   readonly issuance: CredentialIssuanceService;
   readonly verification: CredentialVerificationService;
   readonly credentialStatus: CredentialStatusUpdater;

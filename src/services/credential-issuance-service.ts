@@ -1,16 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { issueEscCredential } from "../credentials/esc-credential.ts";
-import { credentialOfferUrl, issuerIdentifier, verificationUrl } from "../credentials/issuer-identifier.ts";
-import {
-  credentialOfferDocument,
-  newAccessToken,
-  newPreAuthorizedCode,
-  newTxCode,
-  offerDeepLink,
-  offerQrSvg,
-  sameSecret,
-  secretHash,
-} from "../credentials/openid4vci/credential-offer.ts";
+import { issuerIdentifier } from "../credentials/issuer-identifier.ts";
+import { newAccessToken, sameSecret, secretHash } from "../credentials/openid4vci/credential-offer.ts";
 import {
   CredentialRequestError,
   parseCredentialRequest,
@@ -18,62 +9,35 @@ import {
 import { ESC_CONFIGURATION_ID } from "../credentials/openid4vci/issuer-metadata.ts";
 import { OAuthError, parseTokenRequest } from "../credentials/openid4vci/oauth-error.ts";
 import { ProofError, verifyProofJwt } from "../credentials/openid4vci/proof-jwt.ts";
-import type { Card } from "../domain/card.ts";
-import { cardVerdict } from "../domain/card-verdict.ts";
-import type { CredentialOffer } from "../domain/credential-offer.ts";
-import { ConflictError, NotFoundError } from "../domain/errors.ts";
+import { offerIsLive } from "../domain/credential-offer.ts";
+import { NotFoundError } from "../domain/errors.ts";
 import { parseEscn } from "../domain/escn.ts";
-import type { IsoDate } from "../domain/iso-date.ts";
 import type { IssuedCredential } from "../domain/issued-credential.ts";
 import { issuesCards, type Organisation } from "../domain/organisation.ts";
-import { isInEffect } from "../domain/student-status.ts";
-import type { Repositories } from "../ports/storage.ts";
+import { credentialExpiry, escClaimsOf, requireIssuable } from "./esc-credential-claims.ts";
 import type { IssuerKeyService } from "./issuer-key-service.ts";
-import { type Principal, requireScope } from "./principal.ts";
 import type { ServiceContext } from "./service-context.ts";
 import type { StatusListService } from "./status-list-service.ts";
 import { today } from "./today.ts";
 
 export interface CredentialIssuanceOptions {
   readonly publicUrl: string;
-  /** How long an offer (its pre-authorized code) can be redeemed. */
-  readonly offerMinutes: number;
   /** Wrong transaction codes an offer takes before it locks. */
   readonly txCodeAttempts: number;
   /** Told of the credentials of each issuance once committed, to check them against changes made meanwhile. */
   readonly onIssued?: (credentials: readonly IssuedCredential[]) => Promise<void>;
 }
 
-export interface OfferInput {
-  readonly escn: string;
-  /** Whether the wallet must also give a transaction code handed to the student (default true). */
-  readonly txCode?: boolean;
-}
-
-/** What the institution gets back: the offer in every form a wallet takes, and the code for the student. */
-export interface CreatedOffer {
-  readonly id: string;
-  readonly credentialOffer: Record<string, unknown>;
-  readonly credentialOfferUri: string;
-  readonly deepLink: string;
-  /** The deep link as an SVG QR code. */
-  readonly qrCode: string;
-  /** To hand to the student by another channel than the offer; null when the offer has none. */
-  readonly txCode: string | null;
-  readonly expiresAt: string;
-}
-
 /** Seconds a `c_nonce` stays usable. */
 const NONCE_SECONDS = 300;
 /** Seconds an access token from the token endpoint stays usable. */
 const ACCESS_TOKEN_SECONDS = 300;
-const TX_CODE_LENGTH = 6;
 
 /**
- * Issuance of the student card to a wallet, by OpenID4VCI 1.0 with the pre-authorized code flow: the
- * student's institution makes an offer (`createOffer`); the wallet fetches it, trades its code (and the
- * transaction code the student types) for an access token, asks for a nonce, and sends proofs of its keys
- * to get one credential per key. Only a card whose verdict is valid, of a student who consents to
+ * Issuance of the student card to a wallet, by OpenID4VCI 1.0 with the pre-authorized code flow, once the
+ * student's institution made an offer (`CredentialOfferService`): the wallet trades the offer's code (and
+ * the transaction code the student types) for an access token, asks for a nonce, and sends proofs of its
+ * keys to get one credential per key. Only a card whose verdict is valid, of a student who consents to
  * credential issuance, is issued; each credential gets a random entry in its issuer's status list.
  */
 export class CredentialIssuanceService {
@@ -104,83 +68,6 @@ export class CredentialIssuanceService {
     return organisation && issuesCards(organisation.kind) ? organisation : undefined;
   }
 
-  async createOffer(caller: Principal, input: OfferInput): Promise<CreatedOffer> {
-    requireScope(caller, "credentials:issue");
-    const escn = parseEscn(input.escn, "/escn");
-    this.#keys.requireAvailable();
-    const preAuthorizedCode = newPreAuthorizedCode();
-    const txCode = input.txCode === false ? null : newTxCode(TX_CODE_LENGTH);
-    const now = this.#ctx.clock.now();
-    const expiresAt = new Date(now.getTime() + this.#options.offerMinutes * 60_000).toISOString();
-    const offer = await this.#ctx.storage.transaction(async (tx) => {
-      const card = await tx.cards.findByEscn(escn);
-      // Only the card's issuer offers it; anyone else's card answers like one that does not exist.
-      if (!card || card.issuerId !== caller.organisation.id) {
-        // Without the number: the answer must be byte for byte the one about a card nobody has.
-        throw new NotFoundError("CARD_NOT_FOUND", "no card with this number is visible to your organisation");
-      }
-      await this.#requireIssuable(tx, card);
-      const created = await tx.credentialOffers.insert({
-        id: randomUUID(),
-        organisationId: card.issuerId,
-        escn: card.escn,
-        personId: card.personId,
-        preAuthorizedCodeHash: secretHash(preAuthorizedCode),
-        txCodeHash: txCode === null ? null : secretHash(txCode),
-        txCodeLength: txCode === null ? null : TX_CODE_LENGTH,
-        failedTxCodeAttempts: 0,
-        state: "offered",
-        accessTokenHash: null,
-        accessTokenExpiresAt: null,
-        createdAt: now.toISOString(),
-        expiresAt,
-        redeemedAt: null,
-      });
-      await this.#ctx.audit.recordIn(tx, caller, "create", [
-        { type: "card", subject: card.escn, personId: card.personId },
-      ]);
-      return created;
-    });
-    const issuer = this.issuerOf(offer.organisationId);
-    const credentialOfferUri = credentialOfferUrl(issuer, offer.id);
-    const deepLink = offerDeepLink(credentialOfferUri);
-    return {
-      id: offer.id,
-      credentialOffer: this.#document(offer, preAuthorizedCode),
-      credentialOfferUri,
-      deepLink,
-      qrCode: await offerQrSvg(deepLink),
-      txCode,
-      expiresAt,
-    };
-  }
-
-  /**
-   * The offer a wallet fetches from `credential_offer_uri`. Its pre-authorized code is not stored, so the
-   * document carries a fresh one each time it is fetched before redemption, and the older codes stop working.
-   */
-  async offerDocument(organisationId: string, offerId: string): Promise<Record<string, unknown>> {
-    const code = newPreAuthorizedCode();
-    const offer = await this.#ctx.storage.transaction(async (tx) => {
-      const found = await tx.credentialOffers.find(offerId);
-      if (
-        !found ||
-        found.organisationId !== organisationId ||
-        !this.#live(found) ||
-        found.state !== "offered"
-      ) {
-        throw new NotFoundError(
-          "CREDENTIAL_OFFER_NOT_FOUND",
-          "no such credential offer, or it was used or expired",
-        );
-      }
-      const saved = await tx.credentialOffers.update({ ...found, preAuthorizedCodeHash: secretHash(code) });
-      if (!saved) throw new ConflictError("VERSION_MISMATCH", "the offer changed meanwhile; fetch it again");
-      return saved;
-    });
-    return this.#document(offer, code);
-  }
-
   /** The Nonce Endpoint: a fresh single-use `c_nonce`. */
   async nonce(organisationId: string): Promise<{ c_nonce: string }> {
     await this.#requireIssuer(organisationId);
@@ -203,7 +90,7 @@ export class CredentialIssuanceService {
       const offer = await tx.credentialOffers.findByPreAuthorizedCodeHash(
         secretHash(request.preAuthorizedCode),
       );
-      if (!offer || offer.organisationId !== organisationId || !this.#live(offer)) {
+      if (!offer || offer.organisationId !== organisationId || !offerIsLive(offer, this.#ctx.clock.now())) {
         return new OAuthError("invalid_grant", "the pre-authorized code is unknown or expired");
       }
       if (offer.state !== "offered") {
@@ -302,9 +189,19 @@ export class CredentialIssuanceService {
       if (!card || card.personId !== offer.personId) {
         throw new OAuthError("invalid_credential_request", "the card of this offer no longer exists");
       }
-      const claims = await this.#claims(tx, card, organisation);
+      const day = today(this.#ctx);
+      await requireIssuable(tx, card, day).catch((error: unknown) => {
+        throw new OAuthError(
+          "invalid_credential_request",
+          error instanceof Error ? error.message : "the card cannot be issued",
+        );
+      });
+      const claims = await escClaimsOf(tx, card, organisation, this.#options.publicUrl, day);
+      if (!claims) {
+        throw new OAuthError("invalid_credential_request", "the holder has no enrolled status in effect");
+      }
       const issuedAt = this.#ctx.clock.now();
-      const expiresAt = endOfDay(card.expiresAt);
+      const expiresAt = credentialExpiry(card.expiresAt);
       const credentials: string[] = [];
       const records: IssuedCredential[] = [];
       for (const holder of holders) {
@@ -345,26 +242,6 @@ export class CredentialIssuanceService {
     return { credentials: issued.credentials.map((credential) => ({ credential })) };
   }
 
-  #document(offer: CredentialOffer, preAuthorizedCode: string): Record<string, unknown> {
-    return credentialOfferDocument({
-      issuer: this.issuerOf(offer.organisationId),
-      configurationIds: [ESC_CONFIGURATION_ID],
-      preAuthorizedCode,
-      ...(offer.txCodeLength !== null
-        ? {
-            txCode: {
-              length: offer.txCodeLength,
-              description: "The code your institution gave you with this offer",
-            },
-          }
-        : {}),
-    }) as unknown as Record<string, unknown>;
-  }
-
-  #live(offer: CredentialOffer): boolean {
-    return offer.expiresAt > this.#ctx.clock.now().toISOString();
-  }
-
   async #requireIssuer(organisationId: string): Promise<Organisation> {
     const organisation = await this.issuingOrganisation(organisationId);
     if (!organisation) throw new NotFoundError("ORGANISATION_NOT_FOUND", `no issuer ${organisationId}`);
@@ -386,68 +263,4 @@ export class CredentialIssuanceService {
         throw new OAuthError("invalid_nonce", "the c_nonce is unknown, used or expired: get a new one");
     }
   }
-
-  /** A card may be offered only while its verdict is valid and its holder consents to credential issuance. */
-  async #requireIssuable(tx: Repositories, card: Card): Promise<void> {
-    const consent = await tx.consents.find(card.personId, "credential-issuance");
-    if (consent?.state !== "given") {
-      throw new ConflictError(
-        "CONSENT_NOT_GIVEN",
-        "the holder has not consented to credential-issuance; record their consent first",
-      );
-    }
-    const issuer = await tx.organisations.findById(card.issuerId);
-    const statuses = await tx.statuses.listForPerson(card.personId);
-    const verdict = issuer ? cardVerdict(card, issuer, statuses, today(this.#ctx)) : "invalid";
-    if (verdict !== "valid") {
-      throw new ConflictError(
-        "CARD_NOT_VALID",
-        `the card's verdict is ${verdict}; only a valid card is issued`,
-      );
-    }
-  }
-
-  async #claims(tx: Repositories, card: Card, issuer: Organisation) {
-    await this.#requireIssuable(tx, card).catch((error: unknown) => {
-      throw new OAuthError(
-        "invalid_credential_request",
-        error instanceof Error ? error.message : "the card cannot be issued",
-      );
-    });
-    const day = today(this.#ctx);
-    const statuses = await tx.statuses.listForPerson(card.personId);
-    const status = statuses.find(
-      (s) =>
-        s.state === "enrolled" &&
-        isInEffect(s, day) &&
-        (s.organisationId === issuer.id || issuer.serves.includes(s.organisationId)),
-    );
-    if (!status)
-      throw new OAuthError("invalid_credential_request", "the holder has no enrolled status in effect");
-    const institution =
-      status.organisationId === issuer.id ? issuer : await tx.organisations.findById(status.organisationId);
-    const link =
-      (await tx.persons.findLink(card.personId, status.organisationId)) ??
-      (await tx.persons.findLink(card.personId, issuer.id));
-    return {
-      cardNumber: card.escn,
-      issuedAt: card.issuedAt,
-      expiresAt: card.expiresAt,
-      displayName: card.displayName,
-      fullName: link?.fullName ?? "",
-      issuer: issuer.name,
-      qrCode: verificationUrl(this.#options.publicUrl, card.escn),
-      institution: institution?.name ?? issuer.name,
-      institutionId: status.organisationId,
-      country: institution?.country ?? null,
-      academicLevel: link?.academicLevel ?? null,
-      validUntil: status.validUntil,
-      esi: card.esi,
-    };
-  }
-}
-
-/** A card is valid through its `expiresAt` day; its credential expires at the following midnight (UTC). */
-function endOfDay(day: IsoDate): Date {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000);
 }

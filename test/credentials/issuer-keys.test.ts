@@ -9,13 +9,14 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import type { LightMyRequestResponse } from "fastify";
+import { EMBEDDED_MASTER_KEY_FILE } from "../../src/credentials/embedded-master-key.ts";
 import { presentCredential } from "../../src/credentials/holder-wallet.ts";
 import {
   createDeploymentCa,
   issueIssuerCertificate,
   x5cChain,
 } from "../../src/credentials/issuer-certificates.ts";
-import { readMasterKey } from "../../src/credentials/master-key.ts";
+import { type MasterKey, readMasterKey } from "../../src/credentials/master-key.ts";
 import { PresentationVerifier } from "../../src/credentials/presentation-verifier.ts";
 import { openPrivateKey, SealedKeyError } from "../../src/credentials/sealed-key.ts";
 import {
@@ -26,11 +27,10 @@ import {
   issuedCredential,
   onlineVerdict,
   type Student,
-  TEST_MASTER_KEY,
   VERIFIER,
 } from "../support/credential-scenario.ts";
 import { OTHER_UNIVERSITY, UNIVERSITY } from "../support/fixtures.ts";
-import { startTestHub, type TestHub } from "../support/test-hub.ts";
+import { startTestHub, TEST_MASTER_KEY, type TestHub } from "../support/test-hub.ts";
 
 const A = UNIVERSITY.id;
 const KEYS = `/v1/organisations/${A}/issuer-keys`;
@@ -280,12 +280,19 @@ describe("issuer keys", () => {
     ]) {
       assert.ok(!sealed.includes(clear), "the key is in the store in clear");
     }
-    const opened = openPrivateKey(readMasterKey({ OPENESC_MASTER_KEY: TEST_MASTER_KEY }), sealed, kid);
+    const opened = openPrivateKey(masterKeyOf(hub), sealed, kid);
     assert.ok(opened.export({ format: "der", type: "pkcs8" }).equals(der), "the right master key opens it");
     const otherMasterKey = readMasterKey({ OPENESC_MASTER_KEY: randomBytes(32).toString("hex") });
     assert.throws(() => openPrivateKey(otherMasterKey, sealed, kid), SealedKeyError);
   });
 });
+
+/** The hub's master key: the embedded hub's key file in its data directory, or the one PostgreSQL hubs get. */
+function masterKeyOf(hub: TestHub): MasterKey {
+  return hub.services.storage.engine === "sqlite"
+    ? readMasterKey({ OPENESC_MASTER_KEY_FILE: join(hub.dataDir, EMBEDDED_MASTER_KEY_FILE) })
+    : readMasterKey({ OPENESC_MASTER_KEY: TEST_MASTER_KEY });
+}
 
 /**
  * The sealed private key as the store holds it: read from the embedded store's SQLite file, by-passing the

@@ -17,6 +17,7 @@ import {
   ISSUER,
   keyProof,
   offer,
+  preAuthorizedCodeOf,
   type Student,
 } from "../support/credential-scenario.ts";
 import { CANTEEN, OTHER_UNIVERSITY, UNIVERSITY } from "../support/fixtures.ts";
@@ -52,7 +53,7 @@ describe("the OpenID4VCI endpoints of an issuer", () => {
   /** An offer of the student's card, and the access token it trades for. */
   const accessToken = async () => {
     const made = await offer(hub, student, false);
-    const code = codeOf(JSON.parse(JSON.stringify(made["credentialOffer"])));
+    const code = preAuthorizedCodeOf(made);
     const answer = await postToken({ grant_type: PRE_AUTHORIZED_GRANT, "pre-authorized_code": code });
     assert.equal(answer.statusCode, 200, answer.body);
     return answer.json<{ access_token: string }>().access_token;
@@ -159,7 +160,7 @@ describe("the OpenID4VCI endpoints of an issuer", () => {
   describe("the token endpoint", () => {
     it("takes only a form with the pre-authorized code grant, answering OAuth errors never to be cached", async () => {
       const made = await offer(hub, student, false);
-      const code = codeOf(JSON.parse(JSON.stringify(made["credentialOffer"])));
+      const code = preAuthorizedCodeOf(made);
       const asJson = await postToken(
         { grant_type: PRE_AUTHORIZED_GRANT, "pre-authorized_code": code },
         "application/json",
@@ -207,7 +208,7 @@ describe("the OpenID4VCI endpoints of an issuer", () => {
 
     it("wants the transaction code of an offer that has one, and locks the offer after 5 wrong ones", async () => {
       const made = await offer(hub, student);
-      const code = codeOf(JSON.parse(JSON.stringify(made["credentialOffer"])));
+      const code = preAuthorizedCodeOf(made);
       const right = made["txCode"] ?? "";
       const wrong = right === "000000" ? "111111" : "000000";
       const grant = { grant_type: PRE_AUTHORIZED_GRANT, "pre-authorized_code": code };
@@ -235,7 +236,7 @@ describe("the OpenID4VCI endpoints of an issuer", () => {
 
       // A fresh offer with the right code goes through; a code sent to an offer without one does not.
       const next = await offer(hub, student);
-      const nextCode = codeOf(JSON.parse(JSON.stringify(next["credentialOffer"])));
+      const nextCode = preAuthorizedCodeOf(next);
       const ok = await postToken({
         grant_type: PRE_AUTHORIZED_GRANT,
         "pre-authorized_code": nextCode,
@@ -245,7 +246,7 @@ describe("the OpenID4VCI endpoints of an issuer", () => {
       const bare = await offer(hub, student, false);
       const extra = await postToken({
         grant_type: PRE_AUTHORIZED_GRANT,
-        "pre-authorized_code": codeOf(JSON.parse(JSON.stringify(bare["credentialOffer"]))),
+        "pre-authorized_code": preAuthorizedCodeOf(bare),
         tx_code: "123456",
       });
       assert.equal(oauth(extra).error, "invalid_request");
@@ -408,7 +409,7 @@ describe("the OpenID4VCI endpoints of an issuer", () => {
     it("is neither served nor traded once its day is over", async () => {
       const made = await offer(hub, student, false);
       const path = new URL(made["credentialOfferUri"] ?? "").pathname;
-      const code = codeOf(JSON.parse(JSON.stringify(made["credentialOffer"])));
+      const code = preAuthorizedCodeOf(made);
       clock.advance(24 * 3600_000 + 1000);
       const document = await hub.request({ method: "GET", url: path });
       assert.equal(document.statusCode, 404, document.body);

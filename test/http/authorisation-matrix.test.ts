@@ -25,7 +25,13 @@ import {
   receiveCredential,
 } from "../../src/credentials/holder-wallet.ts";
 import { PRE_AUTHORIZED_GRANT } from "../../src/credentials/openid4vci/credential-offer.ts";
-import { enrolledStudent, inProcessNetwork, offer, VERIFIER } from "../support/credential-scenario.ts";
+import {
+  enrolledStudent,
+  inProcessNetwork,
+  offer,
+  preAuthorizedCodeOf,
+  VERIFIER,
+} from "../support/credential-scenario.ts";
 import {
   CANTEEN,
   CARD_BUREAU,
@@ -291,14 +297,7 @@ async function fresh(options: { subscription?: boolean; credentials?: boolean } 
   let presentation = "";
   if (options.credentials) {
     const made = await offer(hub, { token: tokens.owner, escn: card.json().cardNumber, esi });
-    const grant = (
-      made["credentialOffer"] as unknown as Record<string, Record<string, Record<string, string>>>
-    ).grants?.[PRE_AUTHORIZED_GRANT];
-    offered = {
-      id: made["id"] ?? "",
-      code: grant?.["pre-authorized_code"] ?? "",
-      txCode: made["txCode"] ?? "",
-    };
+    offered = { id: made["id"] ?? "", code: preAuthorizedCodeOf(made), txCode: made["txCode"] ?? "" };
     presentation = await presentCredential(credential.value, {
       holderKey: credential.holderKey as HolderKey,
       audience: VERIFIER,

@@ -8,6 +8,7 @@ import {
   receiveCredential,
   type WalletFetch,
 } from "../../src/credentials/holder-wallet.ts";
+import { PRE_AUTHORIZED_GRANT } from "../../src/credentials/openid4vci/credential-offer.ts";
 import { PROOF_JWT_TYP } from "../../src/credentials/openid4vci/proof-jwt.ts";
 import type { VerifierFetch } from "../../src/credentials/presentation-verifier.ts";
 import { verifyStatusListToken } from "../../src/credentials/token-status-list.ts";
@@ -23,17 +24,10 @@ const jsQR = jsQRModule.default;
  * verifier through the public URLs they find in offers, metadata and credentials.
  */
 
-/** The master key of the credential tests' hubs, so that a test can open (or fail to open) what they seal. */
-export const TEST_MASTER_KEY = randomBytes(32).toString("hex");
-
-/**
- * Settings for credential tests: a one-second status list ttl, fast event loops, and a configured master
- * key (a hub on PostgreSQL has no embedded one, so the suites rerun there need it).
- */
+/** Settings for credential tests: a one-second status list ttl and fast event loops. */
 export const CREDENTIAL_HUB_ENV: Readonly<Record<string, string>> = {
   OPENESC_STATUS_LIST_TTL_SECONDS: "1",
   OPENESC_EVENT_POLL_MS: "50",
-  OPENESC_MASTER_KEY: TEST_MASTER_KEY,
 };
 
 /** The verifier the presentations of the credential tests are made for. */
@@ -211,6 +205,16 @@ export function decodeQrSvg(svg: string): string | undefined {
     }
   }
   return jsQR(pixels, size, size)?.data;
+}
+
+/** The pre-authorized code an offer (as `POST /v1/credential-offers` answers it) carries by value. */
+export function preAuthorizedCodeOf(made: Record<string, unknown>): string {
+  const offer = made["credentialOffer"] as {
+    grants?: Record<string, { "pre-authorized_code"?: string } | undefined>;
+  };
+  const code = offer.grants?.[PRE_AUTHORIZED_GRANT]?.["pre-authorized_code"];
+  if (code === undefined) throw new Error("the offer carries no pre-authorized code");
+  return code;
 }
 
 /** The network as a wallet or a verifier sees it, answered by the test hub in process; counts calls. */

@@ -126,9 +126,16 @@ describe("loadConfig from the environment", () => {
       OPENESC_DELIVERY_RETENTION_DAYS: "3",
       OPENESC_EVENT_POLL_MS: "500",
       OPENESC_EXPIRY_INTERVAL_MINUTES: "5",
+      OPENESC_STATUS_LIST_SIZE: "200000",
+      OPENESC_STATUS_LIST_TTL_SECONDS: "60",
+      OPENESC_STATUS_LIST_VALIDITY_HOURS: "6",
+      OPENESC_CREDENTIAL_OFFER_MINUTES: "30",
+      OPENESC_TX_CODE_ATTEMPTS: "3",
     });
+    const { masterKey, ...rest } = config;
+    assert.equal(masterKey, null, "no master key given: none is made here");
     assert.deepEqual(
-      { ...config },
+      { ...rest },
       {
         port: 3000,
         host: "127.0.0.1",
@@ -164,7 +171,36 @@ describe("loadConfig from the environment", () => {
         deliveryRetentionDays: 3,
         eventPollMs: 500,
         expiryIntervalMinutes: 5,
+        statusListSize: 200_000,
+        statusListTtlSeconds: 60,
+        statusListValidityHours: 6,
+        credentialOfferMinutes: 30,
+        txCodeAttempts: 3,
       },
+    );
+  });
+
+  it("reads the master key from the environment or an owner-only file, and never shows it", () => {
+    const hex = "8f3c2a1b9d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a";
+    const config = loadConfig({ OPENESC_MASTER_KEY: hex });
+    assert.ok(config.masterKey !== null);
+    assert.doesNotMatch(JSON.stringify(config), new RegExp(hex.slice(0, 16)));
+    assert.match(JSON.stringify(config), /"masterKey":"\[master key\]"/);
+    assert.throws(
+      () => loadConfig({ OPENESC_MASTER_KEY: hex, OPENESC_MASTER_KEY_FILE: "/nonexistent" }),
+      /set only one of them/,
+    );
+  });
+
+  it("refuses a status list smaller than 100,000 entries, a size not a multiple of 4, and a ttl beyond the validity", () => {
+    assert.throws(
+      () => loadConfig({ OPENESC_STATUS_LIST_SIZE: "99996" }),
+      /OPENESC_STATUS_LIST_SIZE must be between 100000/,
+    );
+    assert.throws(() => loadConfig({ OPENESC_STATUS_LIST_SIZE: "100001" }), /multiple of 4/);
+    assert.throws(
+      () => loadConfig({ OPENESC_STATUS_LIST_TTL_SECONDS: "7200", OPENESC_STATUS_LIST_VALIDITY_HOURS: "1" }),
+      /OPENESC_STATUS_LIST_TTL_SECONDS must be shorter/,
     );
   });
 

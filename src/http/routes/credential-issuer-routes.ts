@@ -34,7 +34,7 @@ type Documents = RouteDeps["services"]["issuers"];
  * offer's codes and the access token they give, and answer errors in OAuth's format, as wallets expect.
  */
 export function credentialIssuerRoutes(app: FastifyInstance, { services, options }: RouteDeps): void {
-  const { issuers, issuance } = services;
+  const { issuers, issuance, offers } = services;
   const prefix = new URL(options.publicUrl).pathname.replace(/\/$/, "");
 
   // The well-known documents sit at the origin, before the issuer's path (RFC 8414 §3.1, SD-JWT VC).
@@ -138,7 +138,7 @@ export function credentialIssuerRoutes(app: FastifyInstance, { services, options
       },
     },
     async (request, reply) => {
-      const offer = await issuance.offerDocument(request.params.organisationId, request.params.offerId);
+      const offer = await offers.document(request.params.organisationId, request.params.offerId);
       return reply
         .type("application/json; charset=utf-8")
         .header("cache-control", "no-store")

@@ -184,7 +184,7 @@ export function credentialRoutes(app: FastifyInstance, { services }: RouteDeps):
       },
     },
     async (request, reply) => {
-      const offer = await services.issuance.createOffer(principalOf(request), request.body);
+      const offer = await services.offers.create(principalOf(request), request.body);
       reply.code(201).header("cache-control", "no-store");
       return offer;
     },
