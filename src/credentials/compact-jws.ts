@@ -31,8 +31,21 @@ export function verifyCompactJws(
 ): { header: Record<string, unknown>; payload: Record<string, unknown> } {
   const parts = jws.split(".");
   if (parts.length !== 3) throw new CompactJwsError("not a compact JWS");
-  const [encodedHeader = "", encodedPayload = "", encodedSignature = ""] = parts;
-  const header = jsonObject(encodedHeader, "header");
+  const header = jsonObject(parts[0] ?? "", "header");
+  verifyJwsSignature(jws, header, key, algorithms);
+  return { header, payload: jsonObject(parts[1] ?? "", "payload") };
+}
+
+/**
+ * The signature check of {@link verifyCompactJws} alone, for a caller that has parsed the header already
+ * (an SD-JWT verifier reads it, and the payload, to find the key): the payload is not parsed again.
+ */
+export function verifyJwsSignature(
+  jws: string,
+  header: Record<string, unknown>,
+  key: KeyObject,
+  algorithms: readonly CompactJwsAlg[],
+): void {
   const alg = header["alg"];
   if (
     typeof alg !== "string" ||
@@ -49,16 +62,18 @@ export function verifyCompactJws(
   if (rule.curve !== undefined && key.asymmetricKeyDetails?.namedCurve !== rule.curve) {
     throw new CompactJwsError(`the key's curve does not fit alg ${alg}`);
   }
+  const dot = jws.lastIndexOf(".");
+  const encodedSignature = jws.slice(dot + 1);
+  if (dot < 0 || jws.indexOf(".") === dot) throw new CompactJwsError("not a compact JWS");
   if (!B64URL.test(encodedSignature)) throw new CompactJwsError("signature is not base64url");
   const signature = Buffer.from(encodedSignature, "base64url");
   if (signature.length !== rule.signatureBytes) throw new CompactJwsError("signature has the wrong length");
-  const signed = Buffer.from(`${encodedHeader}.${encodedPayload}`, "ascii");
+  const signed = Buffer.from(jws.slice(0, dot), "ascii");
   const valid =
     rule.hash === null
       ? verify(null, signed, key, signature)
       : verify(rule.hash, signed, { key, dsaEncoding: "ieee-p1363" }, signature);
   if (!valid) throw new CompactJwsError("signature does not verify");
-  return { header, payload: jsonObject(encodedPayload, "payload") };
 }
 
 function jsonObject(part: string, what: string): Record<string, unknown> {

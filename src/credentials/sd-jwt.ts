@@ -21,7 +21,7 @@ import {
 } from "node:crypto";
 import type { CryptoKey, JWK } from "jose";
 import { CompactSign } from "jose";
-import { verifyCompactJws } from "./compact-jws.ts";
+import { verifyCompactJws, verifyJwsSignature } from "./compact-jws.ts";
 
 /** Why a presentation was refused; stable, safe to log and to map to a client-facing code. */
 export type SdJwtFailure =
@@ -257,7 +257,8 @@ export async function verifySdJwt(presentation: string, options: VerifySdJwtOpti
   }
   if (key === undefined) throw new SdJwtError("unknown-key", "no key for this issuer");
   try {
-    verifyCompactJws(jwt, keyObjectOf(key), algorithms);
+    // Header and payload were read above (to find the key); only the signature is left to check.
+    verifyJwsSignature(jwt, header, keyObjectOf(key), algorithms);
   } catch (cause) {
     throw new SdJwtError("bad-signature", "issuer signature does not verify", { cause });
   }
