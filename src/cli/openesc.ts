@@ -10,6 +10,8 @@ import { parsePic } from "../domain/pic.ts";
 import { createServices, createStorage } from "../hub.ts";
 import { verifyAuditTrail } from "../services/audit-verifier.ts";
 import { serveUntilSignalled } from "../start-hub.ts";
+import { registerImportCommand } from "./import-command.ts";
+import { registerSyncCommand } from "./sync-command.ts";
 import { registerVerifyCommand } from "./verify-command.ts";
 import { registerWalletCommand } from "./wallet-command.ts";
 
@@ -95,6 +97,8 @@ export function buildCli(): Command {
       process.exitCode = await runRetention(loadConfig(env));
     });
 
+  registerImportCommand(program);
+  registerSyncCommand(program);
   registerVerifyCommand(program);
   registerWalletCommand(program);
 

@@ -164,6 +164,10 @@ const RETAIN = {
   presented: {
     text: "not stored: handed back to the caller that sent the presentation; the hub keeps nothing",
   },
+  connectorRun: { text: "while the organisation takes part; not personal data" },
+  presence: {
+    text: "while the person's link at that organisation exists (it goes with the link), or until the connector ends their status after the grace period",
+  },
   computed: { text: "not stored: computed when read" },
   wording: { text: "not stored: published in the code, never changed once published" },
 } as const satisfies Record<string, Retention>;
@@ -648,6 +652,25 @@ export const DATA_MAP = {
     retention: RETAIN.computed,
   }),
 
+  // -- Card CSV files (ESC-R's csv-config and validate-csv): about the format and a file, not a student. ----
+  "cardCsv.columns": field({
+    description: "The columns of the card CSV and the position of each; the same for everyone",
+    category: "technical",
+    personal: false,
+    stored: [],
+    purposes: ["card-management"],
+    retention: RETAIN.wording,
+  }),
+  "cardCsv.validation": field({
+    description:
+      "The outcome of a dry run of a card CSV the caller sent: whether every row would be accepted, how many rows it has, and each problem's row, column and reason, which names no student",
+    category: "technical",
+    personal: false,
+    stored: [],
+    purposes: ["card-management"],
+    retention: RETAIN.computed,
+  }),
+
   // -- Consents: a student's consent per purpose whose lawful basis is consent. ---------------------------
   "consent.purpose": field({
     description: "The purpose consented to",
@@ -1109,6 +1132,50 @@ export const DATA_MAP = {
     retention: RETAIN.presented,
   }),
 
+  // -- Connectors: imports and synchronisations from the organisations' own systems. ---------------------
+  "connectorPresence.seen": field({
+    description:
+      "Which persons a connector (an import, a synchronisation) found in its source for an organisation: the connector's name, the organisation, the person's internal number, the run that last saw them and when, and since when they are missing from the source; what lets the connector end the status of a student who left; never shown",
+    category: "status",
+    personal: true,
+    stored: [
+      "connector_presence.connector",
+      "connector_presence.organisation_id",
+      "connector_presence.run_id",
+      "connector_presence.seen_at",
+      "connector_presence.missing_since",
+    ],
+    purposes: ["card-management", "status-management"],
+    shownFor: [],
+    retention: RETAIN.presence,
+  }),
+  "connectorRun.record": field({
+    description:
+      "A connector's run: its number, the connector's name, the organisation, a description of the source (a file's path, a directory's or a database's address), whether it is running, completed or failed and why, when it started and finished, and how many rows it read, created, updated, left unchanged, found missing, ended and rejected; no record and no problem of a row; never shown",
+    category: "technical",
+    personal: false,
+    stored: [
+      "connector_runs.id",
+      "connector_runs.connector",
+      "connector_runs.organisation_id",
+      "connector_runs.source",
+      "connector_runs.state",
+      "connector_runs.started_at",
+      "connector_runs.finished_at",
+      "connector_runs.rows_read",
+      "connector_runs.created",
+      "connector_runs.updated",
+      "connector_runs.unchanged",
+      "connector_runs.missing",
+      "connector_runs.ended",
+      "connector_runs.rejected",
+      "connector_runs.error",
+    ],
+    purposes: ["card-management", "status-management"],
+    shownFor: [],
+    retention: RETAIN.connectorRun,
+  }),
+
   // -- The hub itself. ------------------------------------------------------------------------------------
   "hub.health": field({
     description: "Whether the hub is alive and its store answers, and which kind of store it uses",
@@ -1197,4 +1264,5 @@ export const NON_DATA_COLUMNS: Readonly<Record<string, string>> = {
   "credential_nonces.value":
     "a random value a wallet signs into its key proof, spent once; tied to no offer and no person",
   "credential_nonces.expires_at": "until when it is accepted; the retention job deletes it after",
+  "connector_presence.person_id": "reference to the person",
 };

@@ -9,6 +9,7 @@ import { installOpenApi } from "./plugins/openapi.ts";
 import { installValidators } from "./plugins/validators.ts";
 import { asyncApiRoutes } from "./routes/asyncapi-routes.ts";
 import { credentialIssuerRoutes } from "./routes/credential-issuer-routes.ts";
+import { escRouterCardCsvRoutes } from "./routes/esc-router-v2/card-csv-routes.ts";
 import { escRouterCardRoutes } from "./routes/esc-router-v2/card-routes.ts";
 import { escRouterPersonRoutes } from "./routes/esc-router-v2/person-routes.ts";
 import { escRouterPublicRoutes } from "./routes/esc-router-v2/public-routes.ts";
@@ -91,6 +92,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       escRouterPublicRoutes(scope, deps);
       escRouterPersonRoutes(scope, deps);
       escRouterCardRoutes(scope, deps);
+      escRouterCardCsvRoutes(scope, deps);
     },
     { prefix: "/esc-rest/api/v2" },
   );

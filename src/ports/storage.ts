@@ -77,6 +77,9 @@ export interface Repositories {
   readonly statusLists: StatusListRepository;
   readonly credentialOffers: CredentialOfferRepository;
   readonly nonces: NonceRepository;
+  readonly syncState: ConnectorSyncRepository;
+  readonly connectorRuns: ConnectorRunRepository;
+  readonly connectorPresence: ConnectorPresenceRepository;
 }
 
 /** Offset paging as ESC-R does it (page/size with totals). */
@@ -505,4 +508,138 @@ export interface NonceRepository {
   consume(value: string, now: string): Promise<boolean>;
   /** Removes nonces that expired before `before`; returns how many. */
   purgeExpiredBefore(before: string): Promise<number>;
+}
+
+/*
+ * Connectors (`src/connectors/`): what the sync engine reads and writes in bulk, the record of its runs,
+ * and which persons each connector last found in its source.
+ */
+
+/** The hub's state for one batch of an organisation's records: what the sync engine compares them with. */
+export interface SyncSnapshot {
+  /** The persons with these ESI keys (those that exist). */
+  readonly persons: readonly Person[];
+  /** Their links at the organisation. */
+  readonly links: readonly PersonLink[];
+  /** Their statuses at the organisation. */
+  readonly statuses: readonly StudentStatus[];
+  /** Their cards from the organisation, and the cards named by ESCN, whoever issued or holds them. */
+  readonly cards: readonly Card[];
+}
+
+/**
+ * Bulk reads and writes for the sync engine: one statement per table for a whole batch, where the other
+ * repositories take one row at a time. Writes here carry no events: the engine appends them, as services do.
+ */
+export interface ConnectorSyncRepository {
+  snapshot(organisationId: string, esiKeys: readonly string[], escns: readonly Escn[]): Promise<SyncSnapshot>;
+  /** Inserts new persons; returns them with their ids, in the order given. */
+  insertPersons(persons: readonly Omit<Person, "id">[]): Promise<Person[]>;
+  touchPersons(personIds: readonly number[], at: string): Promise<void>;
+  /** Inserts or overwrites links, as {@link PersonRepository.upsertLink} does: a link keeps its `createdAt`. */
+  upsertLinks(links: readonly PersonLink[]): Promise<void>;
+  /**
+   * Inserts new statuses (version 1), skipping any whose person already has one at that organisation (a
+   * concurrent writer was first); returns how many were inserted.
+   */
+  insertStatuses(statuses: readonly Omit<StudentStatus, "version">[]): Promise<number>;
+}
+
+export type ConnectorRunState = "running" | "completed" | "failed";
+
+/** What a run did, record by record; `rows` counts every item read, problems included. */
+export interface ConnectorRunCounts {
+  readonly rows: number;
+  readonly created: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  /** Persons the connector saw before and not in this run (ended or not yet). */
+  readonly missing: number;
+  readonly ended: number;
+  readonly rejected: number;
+}
+
+/** One run of a connector for an organisation. Holds counts only: never a record or a problem. */
+export interface ConnectorRun extends ConnectorRunCounts {
+  readonly id: number;
+  readonly connector: string;
+  readonly organisationId: string;
+  /** The source's description (`csv:students.csv`, `ldap://…`). */
+  readonly source: string;
+  /** `running` until it ends; a run whose process died stays `running`. */
+  readonly state: ConnectorRunState;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly error: string | null;
+}
+
+export type NewConnectorRun = Pick<ConnectorRun, "connector" | "organisationId" | "source" | "startedAt">;
+
+/** The record of connector runs. */
+export interface ConnectorRunRepository {
+  /** Records a new run, `running`, all counts zero. */
+  start(run: NewConnectorRun): Promise<ConnectorRun>;
+  /** The counts so far: written with each batch, so that a run cut short shows how far it got. */
+  recordCounts(id: number, counts: ConnectorRunCounts): Promise<void>;
+  finish(
+    id: number,
+    state: Exclude<ConnectorRunState, "running">,
+    counts: ConnectorRunCounts,
+    at: string,
+    error: string | null,
+  ): Promise<void>;
+  find(id: number): Promise<ConnectorRun | undefined>;
+  /** The latest runs of a connector for an organisation, newest first. */
+  listRecent(connector: string, organisationId: string, limit: number): Promise<ConnectorRun[]>;
+}
+
+/** That a connector found a person in its source for an organisation, when last, and since when not. */
+export interface ConnectorPresence {
+  readonly connector: string;
+  readonly organisationId: string;
+  readonly personId: number;
+  /** The person's ESI, for the events of a withdrawal. */
+  readonly esi: string;
+  readonly esiKey: string;
+  /** The run that last saw the person. */
+  readonly runId: number;
+  readonly seenAt: string;
+  readonly missingSince: string | null;
+}
+
+/**
+ * Which persons each connector found in its source, per organisation. A row refers to the person's link
+ * at the organisation and goes with it (erasure, retention, the organisation removing the person).
+ */
+export interface ConnectorPresenceRepository {
+  /** The run saw these persons (linked to the organisation) at `at`: `missingSince` is cleared. */
+  markSeen(
+    connector: string,
+    organisationId: string,
+    personIds: readonly number[],
+    runId: number,
+    at: string,
+  ): Promise<void>;
+  /**
+   * Persons last seen before `seenBefore` (the start of the run that just completed) are missing since
+   * `at`, unless they already were; returns how many are missing now.
+   */
+  markMissing(connector: string, organisationId: string, seenBefore: string, at: string): Promise<number>;
+  /** Up to `limit` persons not seen since `seenBefore` and missing since `missingSince` or earlier. */
+  listMissing(
+    connector: string,
+    organisationId: string,
+    seenBefore: string,
+    missingSince: string,
+    limit: number,
+  ): Promise<ConnectorPresence[]>;
+  /** Every person the connector remembers for the organisation, in person order after `afterPersonId`. */
+  list(
+    connector: string,
+    organisationId: string,
+    afterPersonId: number,
+    limit: number,
+  ): Promise<ConnectorPresence[]>;
+  /** Forgets these persons for the connector and organisation. */
+  forget(connector: string, organisationId: string, personIds: readonly number[]): Promise<void>;
 }

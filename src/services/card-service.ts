@@ -3,8 +3,10 @@ import { parseCardType } from "../domain/card-type.ts";
 import { cardVerdict, publicCardStatus, type Verdict } from "../domain/card-verdict.ts";
 import {
   ConflictError,
+  type ErrorCode,
   ForbiddenError,
   InvalidValueError,
+  isOpenEscError,
   NotFoundError,
   PreconditionFailedError,
   UnavailableError,
@@ -44,6 +46,16 @@ export interface CardInput {
   readonly personIdentifier: string;
   readonly displayName?: string | null;
   readonly processorIdentifier?: string | null;
+}
+
+/** The writes {@link CardService.checkWrites} checks, by ESC-R's names for them. */
+export type CardWrite = "CREATE" | "UPDATE" | "DELETE";
+
+/** A part of a card write the service would refuse: the field at fault, the error's code and why. */
+export interface CardWriteProblem {
+  readonly field: string;
+  readonly code: ErrorCode;
+  readonly reason: string;
 }
 
 /** The native partial update; absent fields are left as they are. */
@@ -98,23 +110,14 @@ export class CardService {
     const escn =
       input.cardNumber == null || input.cardNumber === ""
         ? generateEscn({ prefix: this.#options.escnPrefix, pic: issuerId })
-        : parseEscn(input.cardNumber, "cardNumber");
-    if (escnPic(escn) !== issuerId) {
-      throw new InvalidValueError(
-        "ESCN_PIC_MISMATCH",
-        "cardNumber",
-        `must carry the issuer's PIC ${issuerId} in its last 9 digits`,
-      );
-    }
+        : givenCardNumber(input.cardNumber, issuerId);
     const fields = this.#checkFields(input);
     const now = this.#ctx.clock.now().toISOString();
     const card = await this.#ctx.storage.transaction(async (tx) => {
       await this.#checkIssuer(tx, caller, issuerId);
       const processorId = await this.#checkProcessor(tx, caller, input.processorIdentifier);
       const personId = await this.#linkedPerson(tx, input.personIdentifier, issuerId);
-      if (await tx.cards.findByEscn(escn)) {
-        throw new ConflictError("CARD_EXISTS", `a card ${escn} already exists`);
-      }
+      await checkUnused(tx, escn);
       const created = await tx.cards.insert({
         escn,
         personId: personId.id,
@@ -165,13 +168,7 @@ export class CardService {
       try {
         return await this.#write(escn, async (tx) => {
           const current = await this.#findVisible(tx, caller, escn, true);
-          if (issuerId !== current.issuerId) {
-            throw new InvalidValueError(
-              "VALIDATION_FAILED",
-              "issuerIdentifier",
-              "a card's issuer cannot change",
-            );
-          }
+          checkSameIssuer(current, issuerId);
           const processorId = await this.#checkProcessor(tx, caller, input.processorIdentifier);
           const person = await this.#linkedPerson(tx, input.personIdentifier, issuerId);
           const inactiveReason: InactiveReason | null =
@@ -254,6 +251,71 @@ export class CardService {
       await this.#ctx.audit.recordIn(tx, caller, "delete", [cardSubject(card)]);
       return card;
     });
+  }
+
+  /**
+   * What `create`, `update` or `delete` would refuse in each of `inputs`, found with the same checks but
+   * without writing or recording anything (ESC-R's dry run of a card CSV; `UPDATE` and `DELETE` take the
+   * card from `cardNumber`). Per input, one problem per independent part (the card's number and issuer, its
+   * fields, its processor, its holder); none when the write would go through. The holder is checked only
+   * once the caller may write the issuer's cards, as the writes do, so that nothing tells whether a student
+   * is linked to another organisation.
+   */
+  async checkWrites(
+    caller: Principal,
+    write: CardWrite,
+    inputs: readonly CardInput[],
+  ): Promise<CardWriteProblem[][]> {
+    requireStudentDataHolder(caller, "cards:write");
+    const read = this.#ctx.storage.read;
+    const answers: CardWriteProblem[][] = [];
+    for (const input of inputs) {
+      const problems: CardWriteProblem[] = [];
+      const check = async (field: string, step: () => unknown): Promise<boolean> => {
+        try {
+          await step();
+          return true;
+        } catch (error) {
+          if (!isOpenEscError(error)) throw error;
+          const issue = error.issues[0];
+          problems.push({
+            field: issue?.field ?? field,
+            code: error.code,
+            reason: issue?.reason ?? error.message,
+          });
+          return false;
+        }
+      };
+      const escn = () => parseEscn(input.cardNumber ?? "", "cardNumber");
+      if (write === "DELETE") {
+        await check("cardNumber", () => this.#findVisible(read, caller, escn()));
+        answers.push(problems);
+        continue;
+      }
+      let issuerId = "";
+      let mayWrite: boolean;
+      if (write === "UPDATE") {
+        mayWrite = await check("cardNumber", async () => {
+          issuerId = parsePic(input.issuerIdentifier, "issuerIdentifier");
+          checkSameIssuer(await this.#findVisible(read, caller, escn()), issuerId);
+        });
+      } else {
+        mayWrite = await check("issuerIdentifier", async () => {
+          issuerId = parsePic(input.issuerIdentifier, "issuerIdentifier");
+          await this.#checkIssuer(read, caller, issuerId);
+        });
+        const given = input.cardNumber;
+        if (mayWrite && given != null && given !== "") {
+          await check("cardNumber", () => checkUnused(read, givenCardNumber(given, issuerId)));
+        }
+      }
+      await check("", () => this.#checkFields(input));
+      await check("processorIdentifier", () => this.#checkProcessor(read, caller, input.processorIdentifier));
+      if (mayWrite)
+        await check("personIdentifier", () => this.#linkedPerson(read, input.personIdentifier, issuerId));
+      answers.push(problems);
+    }
+    return answers;
   }
 
   async listPaged(caller: Principal, page: OffsetPage): Promise<Counted<Card>> {
@@ -505,6 +567,30 @@ export class CardService {
       "personIdentifier",
       `no person with this ESI is linked to the issuer ${issuerId}`,
     );
+  }
+}
+
+/** A card number given for a new card: an ESCN carrying its issuer's PIC. */
+function givenCardNumber(text: string, issuerId: string): Escn {
+  const escn = parseEscn(text, "cardNumber");
+  if (escnPic(escn) !== issuerId) {
+    throw new InvalidValueError(
+      "ESCN_PIC_MISMATCH",
+      "cardNumber",
+      `must carry the issuer's PIC ${issuerId} in its last 9 digits`,
+    );
+  }
+  return escn;
+}
+
+async function checkUnused(tx: Repositories, escn: Escn): Promise<void> {
+  if (await tx.cards.findByEscn(escn))
+    throw new ConflictError("CARD_EXISTS", `a card ${escn} already exists`);
+}
+
+function checkSameIssuer(card: Card, issuerId: string): void {
+  if (issuerId !== card.issuerId) {
+    throw new InvalidValueError("VALIDATION_FAILED", "issuerIdentifier", "a card's issuer cannot change");
   }
 }
 

@@ -2838,6 +2838,273 @@ export function storageConformance(name: string, open: () => Promise<StorageUnde
         assert.equal(await store().transaction((tx) => tx.nonces.consume(live, AT)), true);
       });
     });
+
+    describe("connectors", () => {
+      it("snapshot: a batch's persons, their links, statuses and cards at the organisation, and named cards", async () => {
+        const { pic, person } = await seed("sync");
+        const other = newPic();
+        const stranger = await store().transaction(async (tx) => {
+          await tx.organisations.insert(organisation(other));
+          // Another organisation's link, status and card of the same person stay out of the snapshot…
+          await tx.persons.upsertLink(link(person.id, other, "Jeanne elsewhere"));
+          await tx.statuses.save(
+            {
+              personId: person.id,
+              esi: person.esi,
+              organisationId: other,
+              state: "enrolled",
+              validFrom: parseIsoDate("2026-09-01"),
+              validUntil: null,
+              createdAt: AT,
+              updatedAt: AT,
+            },
+            null,
+          );
+          await tx.cards.insert(newCard(person, other));
+          await tx.statuses.save(
+            {
+              personId: person.id,
+              esi: person.esi,
+              organisationId: pic,
+              state: "suspended",
+              validFrom: parseIsoDate("2026-09-01"),
+              validUntil: parseIsoDate("2027-08-31"),
+              createdAt: AT,
+              updatedAt: AT,
+            },
+            null,
+          );
+          const own = await tx.cards.insert(newCard(person, pic));
+          // …but a card named by its ESCN is in it, whoever holds it.
+          const strangerPerson = await tx.persons.insert({
+            ...newEsi("stranger"),
+            createdAt: AT,
+            updatedAt: AT,
+          });
+          await tx.persons.upsertLink(link(strangerPerson.id, other, "Someone Else"));
+          const strangers = await tx.cards.insert(newCard(strangerPerson, other));
+          return { own, strangers };
+        });
+        const snapshot = await store().read.syncState.snapshot(
+          pic,
+          [person.esiKey, `${newEsi("absent").esiKey}`],
+          [stranger.strangers.escn],
+        );
+        assert.deepEqual(snapshot.persons, [person]);
+        assert.deepEqual(snapshot.links, [link(person.id, pic, "Jeanne Exemple")]);
+        assert.deepEqual(
+          snapshot.statuses.map((s) => [s.organisationId, s.state, s.validUntil, s.esi, s.version]),
+          [[pic, "suspended", "2027-08-31", person.esi, 1]],
+        );
+        assert.deepEqual(
+          snapshot.cards.map((c) => c.escn).sort(),
+          [stranger.own.escn, stranger.strangers.escn].sort(),
+        );
+        assert.deepEqual(
+          snapshot.cards.find((c) => c.escn === stranger.own.escn),
+          stranger.own,
+        );
+        const empty = await store().read.syncState.snapshot(pic, [], []);
+        assert.deepEqual(empty, { persons: [], links: [], statuses: [], cards: [] });
+      });
+
+      it("bulk writes: persons with their ids in order, links that keep createdAt, statuses that skip existing", async () => {
+        const pic = newPic();
+        const esis = [newEsi("bulk-a"), newEsi("bulk-b"), newEsi("bulk-c")];
+        const persons = await store().transaction(async (tx) => {
+          await tx.organisations.insert(organisation(pic));
+          return tx.syncState.insertPersons(esis.map((e) => ({ ...e, createdAt: AT, updatedAt: AT })));
+        });
+        assert.deepEqual(
+          persons.map((p) => p.esiKey),
+          esis.map((e) => e.esiKey),
+        );
+        for (const person of persons) {
+          assert.deepEqual(await store().read.persons.findByKey(person.esiKey), person);
+        }
+        const [a, b, c] = persons as [Person, Person, Person];
+        await store().transaction((tx) =>
+          tx.syncState.upsertLinks(persons.map((p) => link(p.id, pic, `Name ${p.id}`))),
+        );
+        await store().transaction(async (tx) => {
+          await tx.syncState.upsertLinks([{ ...link(a.id, pic, "Renamed", AT_MS), email: null }]);
+          await tx.syncState.touchPersons([a.id, b.id], AT_MS);
+        });
+        assert.deepEqual(await store().read.persons.findLink(a.id, pic), {
+          ...link(a.id, pic, "Renamed", AT_MS),
+          email: null,
+          createdAt: AT,
+        });
+        assert.equal((await store().read.persons.findByKey(b.esiKey))?.updatedAt, AT_MS);
+        assert.equal((await store().read.persons.findByKey(c.esiKey))?.updatedAt, AT);
+        const status = (person: Person, state: "enrolled" | "ended") => ({
+          personId: person.id,
+          esi: person.esi,
+          organisationId: pic,
+          state,
+          validFrom: parseIsoDate("2026-09-01"),
+          validUntil: null,
+          createdAt: AT,
+          updatedAt: AT,
+        });
+        assert.equal(
+          await store().transaction((tx) =>
+            tx.syncState.insertStatuses([status(a, "enrolled"), status(b, "enrolled")]),
+          ),
+          2,
+        );
+        assert.equal(
+          await store().transaction((tx) =>
+            tx.syncState.insertStatuses([status(b, "ended"), status(c, "ended")]),
+          ),
+          1,
+          "b has one already",
+        );
+        assert.equal((await store().read.statuses.find(b.id, pic))?.state, "enrolled");
+        assert.deepEqual(await store().read.statuses.find(c.id, pic), { ...status(c, "ended"), version: 1 });
+        assert.deepEqual(await store().transaction((tx) => tx.syncState.insertPersons([])), []);
+      });
+
+      it("runs: start running with zero counts, record counts, finish, list newest first", async () => {
+        const pic = newPic();
+        const connector = `sis-${uniqueSuffix()}`;
+        const zero = { rows: 0, created: 0, updated: 0, unchanged: 0, missing: 0, ended: 0, rejected: 0 };
+        const [first, second] = await store().transaction(async (tx) => {
+          await tx.organisations.insert(organisation(pic));
+          const run = { connector, organisationId: pic, source: "csv:students.csv", startedAt: AT };
+          return [
+            await tx.connectorRuns.start(run),
+            await tx.connectorRuns.start({ ...run, startedAt: AT_MS }),
+          ];
+        });
+        assert.ok(first && second && second.id > first.id);
+        assert.deepEqual(first, {
+          id: first.id,
+          connector,
+          organisationId: pic,
+          source: "csv:students.csv",
+          state: "running",
+          startedAt: AT,
+          finishedAt: null,
+          error: null,
+          ...zero,
+        });
+        const counts = { rows: 12, created: 5, updated: 3, unchanged: 2, missing: 1, ended: 1, rejected: 2 };
+        await store().transaction((tx) => tx.connectorRuns.recordCounts(first.id, counts));
+        assert.deepEqual(await store().read.connectorRuns.find(first.id), { ...first, ...counts });
+        await store().transaction(async (tx) => {
+          await tx.connectorRuns.finish(first.id, "completed", { ...counts, rows: 13 }, AT_MS, null);
+          await tx.connectorRuns.finish(second.id, "failed", zero, AT_MS, "the file cannot be opened");
+        });
+        assert.deepEqual(await store().read.connectorRuns.find(first.id), {
+          ...first,
+          ...counts,
+          rows: 13,
+          state: "completed",
+          finishedAt: AT_MS,
+        });
+        const recent = await store().read.connectorRuns.listRecent(connector, pic, 10);
+        assert.deepEqual(
+          recent.map((r) => [r.id, r.state, r.error]),
+          [
+            [second.id, "failed", "the file cannot be opened"],
+            [first.id, "completed", null],
+          ],
+        );
+        assert.deepEqual(await store().read.connectorRuns.listRecent(connector, pic, 1), [recent[0]]);
+        assert.equal(await store().read.connectorRuns.find(second.id + 1_000_000), undefined);
+      });
+
+      it("presence: seen, missing since a run's start, listed when due, seen again, forgotten", async () => {
+        const pic = newPic();
+        const connector = `sis-${uniqueSuffix()}`;
+        const persons = await store().transaction(async (tx) => {
+          await tx.organisations.insert(organisation(pic));
+          const made = await tx.syncState.insertPersons(
+            ["p-a", "p-b", "p-c"].map((label) => ({ ...newEsi(label), createdAt: AT, updatedAt: AT })),
+          );
+          await tx.syncState.upsertLinks(made.map((p) => link(p.id, pic, "Someone")));
+          return made;
+        });
+        const [a, b, c] = persons as [Person, Person, Person];
+        const seen = (ids: number[], runId: number, at: string) =>
+          store().transaction((tx) => tx.connectorPresence.markSeen(connector, pic, ids, runId, at));
+        await seen([a.id, b.id, c.id], 1, "2026-10-01T00:00:00.000Z");
+        await seen([a.id], 2, "2026-10-02T00:00:00.000Z");
+        const missing = (seenBefore: string, at: string) =>
+          store().transaction((tx) => tx.connectorPresence.markMissing(connector, pic, seenBefore, at));
+        assert.equal(await missing("2026-10-02T00:00:00.000Z", "2026-10-02T01:00:00.000Z"), 2);
+        // Already missing: the first day stays.
+        await seen([a.id], 3, "2026-10-03T00:00:00.000Z");
+        assert.equal(await missing("2026-10-03T00:00:00.000Z", "2026-10-03T01:00:00.000Z"), 2);
+        const all = await store().read.connectorPresence.list(connector, pic, 0, 10);
+        assert.deepEqual(
+          all.map((p) => [p.personId, p.esi, p.esiKey, p.runId, p.seenAt, p.missingSince]),
+          [
+            [a.id, a.esi, a.esiKey, 3, "2026-10-03T00:00:00.000Z", null],
+            [b.id, b.esi, b.esiKey, 1, "2026-10-01T00:00:00.000Z", "2026-10-02T01:00:00.000Z"],
+            [c.id, c.esi, c.esiKey, 1, "2026-10-01T00:00:00.000Z", "2026-10-02T01:00:00.000Z"],
+          ],
+        );
+        assert.deepEqual(
+          (await store().read.connectorPresence.list(connector, pic, a.id, 1)).map((p) => p.personId),
+          [b.id],
+        );
+        const due = (missingSince: string) =>
+          store().read.connectorPresence.listMissing(
+            connector,
+            pic,
+            "2026-10-03T00:00:00.000Z",
+            missingSince,
+            10,
+          );
+        assert.deepEqual(await due("2026-10-02T00:59:59.999Z"), []);
+        assert.deepEqual(
+          (await due("2026-10-02T01:00:00.000Z")).map((p) => p.personId),
+          [b.id, c.id],
+        );
+        // Seen again: no longer missing.
+        await seen([b.id], 4, "2026-10-04T00:00:00.000Z");
+        assert.deepEqual(
+          (await due("2026-10-09T00:00:00.000Z")).map((p) => p.personId),
+          [c.id],
+        );
+        assert.equal(
+          (await store().read.connectorPresence.list(connector, pic, a.id, 1))[0]?.missingSince,
+          null,
+        );
+        await store().transaction((tx) => tx.connectorPresence.forget(connector, pic, [c.id]));
+        assert.deepEqual(
+          (await store().read.connectorPresence.list(connector, pic, 0, 10)).map((p) => p.personId),
+          [a.id, b.id],
+        );
+        // Another connector's memory is its own.
+        assert.deepEqual(await store().read.connectorPresence.list(`${connector}-other`, pic, 0, 10), []);
+      });
+
+      it("presence goes with the person's link, whoever removes it (erasure, retention, the organisation)", async () => {
+        const { pic, person } = await seed("presence");
+        const connector = `sis-${uniqueSuffix()}`;
+        await store().transaction((tx) => tx.connectorPresence.markSeen(connector, pic, [person.id], 1, AT));
+        assert.equal((await store().read.connectorPresence.list(connector, pic, 0, 10)).length, 1);
+        await store().transaction(async (tx) => {
+          await tx.persons.deleteLink(person.id, pic);
+          await tx.persons.delete(person.id);
+        });
+        assert.deepEqual(await store().read.connectorPresence.list(connector, pic, 0, 10), []);
+      });
+
+      it("presence refers to a link: a person the organisation does not hold cannot be seen", async () => {
+        const pic = newPic();
+        const person = await store().transaction(async (tx) => {
+          await tx.organisations.insert(organisation(pic));
+          return tx.persons.insert({ ...newEsi("unlinked"), createdAt: AT, updatedAt: AT });
+        });
+        await assert.rejects(
+          store().transaction((tx) => tx.connectorPresence.markSeen("sis", pic, [person.id], 1, AT)),
+        );
+      });
+    });
   });
 }
 

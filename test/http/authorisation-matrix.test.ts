@@ -198,6 +198,12 @@ interface RouteCase {
 const ok = (status: number, check?: Check): Outcome => (check ? { status, check } : { status });
 const refused = (status: number, code: string): Outcome => ({ status, code });
 const oauthRefused = (status: number, error: string): Outcome => ({ status, code: error, oauth: true });
+/** A card CSV of one row, setting the card INACTIVE (which a dry run must not do). */
+const cardCsv = (escn: string, esi: string) =>
+  new CsvBody(
+    "cardNumber,personIdentifier,issuerIdentifier,cardType,cardStatusType,issuedAt,expiresAt\n" +
+      `${escn},${esi},${A},SMART_PASSIVE,INACTIVE,2026-09-01,2030-08-31\n`,
+  );
 const FORBIDDEN = refused(403, "FORBIDDEN");
 const SCOPE_MISSING = refused(403, "SCOPE_MISSING");
 const PERSON_NOT_FOUND = refused(404, "PERSON_NOT_FOUND");
@@ -217,6 +223,11 @@ let counter = 0;
 /** A credential of A's, issued in `before` to a student no case touches, and the wallet key it is bound to. */
 let credential = { value: "", holderKey: undefined as HolderKey | undefined, statusList: "" };
 
+/** A CSV file as a request body, sent as `text/csv`. */
+class CsvBody {
+  constructor(readonly text: string) {}
+}
+
 async function call(
   caller: Caller,
   method: string,
@@ -224,7 +235,10 @@ async function call(
   payload?: object,
 ): Promise<LightMyRequestResponse> {
   const options: InjectOptions & { token?: string } = { method: method as HTTPMethods, url };
-  if (payload instanceof URLSearchParams) {
+  if (payload instanceof CsvBody) {
+    options.payload = payload.text;
+    options.headers = { "content-type": "text/csv" };
+  } else if (payload instanceof URLSearchParams) {
     options.payload = payload.toString();
     options.headers = { "content-type": "application/x-www-form-urlencoded" };
   } else if (payload !== undefined) options.payload = payload;
@@ -742,6 +756,43 @@ const CASES: readonly RouteCase[] = [
         await must(404, publicStatus(ctx.escn));
       }),
       CARD_NOT_FOUND,
+    ),
+  },
+  {
+    route: "GET /esc-rest/api/v2/cards/csv-config",
+    url: () => `${ESCR}/cards/csv-config`,
+    outcomes: ownerAndBureau(
+      ok(200, (res) =>
+        assert.deepEqual(Object.keys(res.json()).slice(0, 2), ["cardNumber", "personIdentifier"]),
+      ),
+      // The columns are the same for everyone who manages cards.
+      ok(200, (res) => assert.equal(res.json().cardNumber, 0)),
+    ),
+  },
+  {
+    route: "POST /esc-rest/api/v2/cards/validate-csv",
+    variant: "(UPDATE of the owner's card)",
+    url: () => `${ESCR}/cards/validate-csv?operation=UPDATE`,
+    payload: (ctx) => cardCsv(ctx.escn, ctx.esi),
+    outcomes: ownerAndBureau(
+      ok(200, async (res, ctx) => {
+        assert.deepEqual(res.json(), { valid: true, rows: 1, errors: [] });
+        // A dry run: the card is as it was.
+        const card = await must(200, call("owner", "GET", `${ESCR}/cards/${ctx.escn}`));
+        assert.equal(card.json().cardStatusType.key, "ACTIVE");
+      }),
+      // Another organisation's card is reported exactly as a card nobody has.
+      ok(200, async (res, ctx, caller) => {
+        assert.equal(res.json().valid, false);
+        const control = await call(
+          caller,
+          "POST",
+          `${ESCR}/cards/validate-csv?operation=UPDATE`,
+          cardCsv(ctx.unknownEscn, ctx.esi),
+        );
+        assert.equal(res.body, control.body);
+        assert.ok(!res.body.includes(ctx.esi));
+      }),
     ),
   },
   // ---- ESC-R public operations: no token needed, and a token (even a bad one) changes nothing.

@@ -423,6 +423,23 @@ describe("the data map enforcement, on the real hub", () => {
         },
         200,
       ],
+      [
+        "GET /esc-rest/api/v2/cards/csv-config",
+        { method: "GET", url: "/esc-rest/api/v2/cards/csv-config", token: uni },
+        200,
+      ],
+      [
+        // One good row and one bad, so that the answer carries an error to walk.
+        "POST /esc-rest/api/v2/cards/validate-csv",
+        {
+          method: "POST",
+          url: "/esc-rest/api/v2/cards/validate-csv?operation=DELETE",
+          token: uni,
+          headers: { "content-type": "text/csv" },
+          payload: `cardNumber\n${escn}\nnot-an-escn\n`,
+        },
+        200,
+      ],
       ["GET /v1/me", { method: "GET", url: "/v1/me", token: uni }, 200],
       [
         "POST /v1/organisations",

@@ -632,6 +632,9 @@ function queryString(declared: readonly string[]): fc.Arbitrary<string> {
 // ---------------------------------------------------------------------------------------------------------
 // What every answer must satisfy
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may reach a message
+const RAW_CONTROL = /[\u0000-\u0008\u000a-\u001f]/;
+
 /** A stack frame (`at fn (file:line:col)`), raw or JSON-escaped. */
 const STACK_FRAME = /(?:^|\n|\\n)\s*at (?:async )?(?:[\w$.<>[\]]+ \(|file:|node:|\/)/;
 
@@ -1002,6 +1005,66 @@ describe("fuzz: every route, any input", () => {
         },
       ),
       runs(300),
+    );
+  });
+
+  it("random CSV files, well formed or not, in any encoding, to the card CSV dry run answer below 500", async (t: TestContext) => {
+    t.diagnostic(`FUZZ_SEED=${SEED}`);
+    const header = "cardNumber,personIdentifier,issuerIdentifier,cardType,cardStatusType,issuedAt,expiresAt";
+    const field = fc.oneof(identifierLike, text, fc.constantFrom('"', '""', '"a,b"', '"a\nb"', "=1+1", ""));
+    const row = fc.array(field, { maxLength: 10 });
+    const file = fc
+      .tuple(
+        fc.boolean(),
+        fc.array(row, { maxLength: 6 }),
+        fc.constantFrom(",", ";", "\t", "|"),
+        fc.constantFrom("\n", "\r\n", "\r"),
+      )
+      .map(([withHeader, rows, delimiter, end]) =>
+        [
+          ...(withHeader ? [header.replaceAll(",", delimiter)] : []),
+          ...rows.map((r) => r.join(delimiter)),
+        ].join(end),
+      );
+    const bytes = fc.oneof(
+      { weight: 4, arbitrary: file.map((f) => Buffer.from(f, "utf8")) },
+      {
+        weight: 1,
+        arbitrary: file.map((f) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(f, "utf16le")])),
+      },
+      { weight: 1, arbitrary: file.map((f) => Buffer.from(f, "latin1")) },
+      { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)) },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        bytes,
+        fc.constantFrom("CREATE", "UPDATE", "DELETE", "create", "", "MERGE"),
+        fc.constantFrom("text/csv", "text/csv; charset=utf-8", "TEXT/CSV", "text/plain", "application/json"),
+        fc.constantFrom<Caller>("uni", "uni", "bureau", "canteen", "none"),
+        async (body, operation, type, who) => {
+          const token = tokens[who];
+          const headers: Record<string, string> = {
+            "content-type": type,
+            ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+          };
+          const url = `/esc-rest/api/v2/cards/validate-csv?operation=${operation}`;
+          const res = await hub.request({ method: "POST", url, headers, payload: body });
+          const req: SentRequest = { method: "POST", url, headers, payload: body.toString("latin1") };
+          checkAnswer(req, res);
+          if (res.statusCode !== 200) return;
+          const answer = res.json<{ valid: boolean; rows: number; errors: Record<string, unknown>[] }>();
+          assert.equal(answer.valid, answer.errors.length === 0, describeRequest(req, res));
+          for (const error of answer.errors) {
+            assert.deepEqual(
+              Object.keys(error),
+              ["rowNumber", "fieldName", "errorMessage"],
+              describeRequest(req, res),
+            );
+            assert.doesNotMatch(String(error["errorMessage"]), RAW_CONTROL, describeRequest(req, res));
+          }
+        },
+      ),
+      runs(200),
     );
   });
 

@@ -295,4 +295,37 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX credential_nonces_expires_at ON credential_nonces (expires_at);
   `,
+  /* 5: connectors — the record of their runs, and which persons each last found in its source */ `
+  CREATE TABLE connector_runs (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    connector text NOT NULL,
+    organisation_id text NOT NULL REFERENCES organisations(id),
+    source text NOT NULL,
+    state text NOT NULL CHECK (state IN ('running', 'completed', 'failed')),
+    started_at text NOT NULL,
+    finished_at text,
+    rows_read bigint NOT NULL DEFAULT 0,
+    created bigint NOT NULL DEFAULT 0,
+    updated bigint NOT NULL DEFAULT 0,
+    unchanged bigint NOT NULL DEFAULT 0,
+    missing bigint NOT NULL DEFAULT 0,
+    ended bigint NOT NULL DEFAULT 0,
+    rejected bigint NOT NULL DEFAULT 0,
+    error text
+  );
+  CREATE INDEX connector_runs_connector ON connector_runs (connector, organisation_id, id);
+  -- A row refers to the person's link at the organisation and goes with it, as on SQLite. Timestamps
+  -- are compared in byte order (COLLATE "C"), as on SQLite.
+  CREATE TABLE connector_presence (
+    connector text NOT NULL,
+    organisation_id text NOT NULL,
+    person_id bigint NOT NULL,
+    run_id bigint NOT NULL,
+    seen_at text COLLATE "C" NOT NULL,
+    missing_since text COLLATE "C",
+    PRIMARY KEY (connector, organisation_id, person_id),
+    FOREIGN KEY (person_id, organisation_id) REFERENCES person_links (person_id, organisation_id) ON DELETE CASCADE
+  );
+  CREATE INDEX connector_presence_link ON connector_presence (person_id, organisation_id);
+  `,
 ];

@@ -4,6 +4,9 @@ import type { Repositories, Storage, StorageCapabilities } from "../../../ports/
 import { PostgresAuditRepository } from "./postgres-audit-repository.ts";
 import { PostgresCardRepository } from "./postgres-card-repository.ts";
 import type { PostgresQueryable } from "./postgres-connection.ts";
+import { PostgresConnectorPresenceRepository } from "./postgres-connector-presence-repository.ts";
+import { PostgresConnectorRunRepository } from "./postgres-connector-run-repository.ts";
+import { PostgresConnectorSyncRepository } from "./postgres-connector-sync-repository.ts";
 import { PostgresConsentRepository } from "./postgres-consent-repository.ts";
 import { PostgresCredentialOfferRepository } from "./postgres-credential-offer-repository.ts";
 import { PostgresCredentialRepository } from "./postgres-credential-repository.ts";
@@ -67,6 +70,7 @@ const PERSONAL_DATA_TABLES = [
   "deliveries",
   "issued_credentials",
   "credential_offers",
+  "connector_presence",
 ];
 
 export class PostgresRepositories implements Repositories {
@@ -87,6 +91,9 @@ export class PostgresRepositories implements Repositories {
   readonly statusLists: PostgresStatusListRepository;
   readonly credentialOffers: PostgresCredentialOfferRepository;
   readonly nonces: PostgresNonceRepository;
+  readonly syncState: PostgresConnectorSyncRepository;
+  readonly connectorRuns: PostgresConnectorRunRepository;
+  readonly connectorPresence: PostgresConnectorPresenceRepository;
 
   constructor(db: PostgresQueryable) {
     this.organisations = new PostgresOrganisationRepository(db);
@@ -106,6 +113,9 @@ export class PostgresRepositories implements Repositories {
     this.statusLists = new PostgresStatusListRepository(db);
     this.credentialOffers = new PostgresCredentialOfferRepository(db);
     this.nonces = new PostgresNonceRepository(db);
+    this.syncState = new PostgresConnectorSyncRepository(db);
+    this.connectorRuns = new PostgresConnectorRunRepository(db);
+    this.connectorPresence = new PostgresConnectorPresenceRepository(db);
   }
 }
 

@@ -295,4 +295,38 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX credential_nonces_expires_at ON credential_nonces (expires_at);
   `,
+  /* 5: connectors — the record of their runs, and which persons each last found in its source */ `
+  CREATE TABLE connector_runs (
+    -- AUTOINCREMENT: a run's number is never given to another run.
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    connector TEXT NOT NULL,
+    organisation_id TEXT NOT NULL REFERENCES organisations(id),
+    source TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('running', 'completed', 'failed')),
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    rows_read INTEGER NOT NULL DEFAULT 0,
+    created INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    missing INTEGER NOT NULL DEFAULT 0,
+    ended INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+  );
+  CREATE INDEX connector_runs_connector ON connector_runs (connector, organisation_id, id);
+  -- A row refers to the person's link at the organisation and goes with it: whatever removes a link
+  -- (erasure, retention, the organisation) removes what the connectors remember of it.
+  CREATE TABLE connector_presence (
+    connector TEXT NOT NULL,
+    organisation_id TEXT NOT NULL,
+    person_id INTEGER NOT NULL,
+    run_id INTEGER NOT NULL,
+    seen_at TEXT NOT NULL,
+    missing_since TEXT,
+    PRIMARY KEY (connector, organisation_id, person_id),
+    FOREIGN KEY (person_id, organisation_id) REFERENCES person_links (person_id, organisation_id) ON DELETE CASCADE
+  ) WITHOUT ROWID;
+  CREATE INDEX connector_presence_link ON connector_presence (person_id, organisation_id);
+  `,
 ];

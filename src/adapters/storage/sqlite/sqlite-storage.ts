@@ -6,6 +6,9 @@ import type { Repositories, Storage, StorageCapabilities } from "../../../ports/
 import { SqliteAuditRepository } from "./sqlite-audit-repository.ts";
 import { SqliteCardRepository } from "./sqlite-card-repository.ts";
 import { SqliteConnection } from "./sqlite-connection.ts";
+import { SqliteConnectorPresenceRepository } from "./sqlite-connector-presence-repository.ts";
+import { SqliteConnectorRunRepository } from "./sqlite-connector-run-repository.ts";
+import { SqliteConnectorSyncRepository } from "./sqlite-connector-sync-repository.ts";
 import { SqliteConsentRepository } from "./sqlite-consent-repository.ts";
 import { SqliteCredentialOfferRepository } from "./sqlite-credential-offer-repository.ts";
 import { SqliteCredentialRepository } from "./sqlite-credential-repository.ts";
@@ -48,6 +51,9 @@ class SqliteRepositories implements Repositories {
   readonly statusLists: SqliteStatusListRepository;
   readonly credentialOffers: SqliteCredentialOfferRepository;
   readonly nonces: SqliteNonceRepository;
+  readonly syncState: SqliteConnectorSyncRepository;
+  readonly connectorRuns: SqliteConnectorRunRepository;
+  readonly connectorPresence: SqliteConnectorPresenceRepository;
 
   constructor(db: SqliteConnection) {
     this.organisations = new SqliteOrganisationRepository(db);
@@ -67,6 +73,9 @@ class SqliteRepositories implements Repositories {
     this.statusLists = new SqliteStatusListRepository(db);
     this.credentialOffers = new SqliteCredentialOfferRepository(db);
     this.nonces = new SqliteNonceRepository(db);
+    this.syncState = new SqliteConnectorSyncRepository(db);
+    this.connectorRuns = new SqliteConnectorRunRepository(db);
+    this.connectorPresence = new SqliteConnectorPresenceRepository(db);
   }
 }
 
