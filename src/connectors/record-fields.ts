@@ -45,8 +45,12 @@ const CARD_FIELDS: readonly RecordField[] = [
 ];
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-/** C0 and C1 controls but tab: nothing a name or an address may carry. */
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+/**
+ * Control characters, line breaks included, tab excepted: no field of a record is multi-line text, and a
+ * line break inside a quoted CSV value, a JSON string or a directory attribute is an accident, not a name.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
 
 /**
  * Reads one record's fields into a {@link SourceRecord}, or the first problem found (field and reason, as a
@@ -67,6 +71,12 @@ export function recordFromFields(
     const trimmed = value.trim();
     return trimmed === "" ? null : trimmed;
   };
+  for (const field of RECORD_FIELDS) {
+    const value = fields[field];
+    if (typeof value === "string" && hasControlCharacters(value)) {
+      return problem(field, "must not contain control characters or line breaks");
+    }
+  }
   try {
     const esiText = text("esi");
     if (esiText === null) return problem("esi", "is required");
@@ -74,7 +84,6 @@ export function recordFromFields(
     const fullName = text("fullName");
     if (fullName === null) return problem("fullName", "is required");
     if (fullName.length > 255) return problem("fullName", "must be at most 255 characters");
-    if (CONTROL.test(fullName)) return problem("fullName", "must not contain control characters");
     const levelText = text("academicLevel");
     const academicLevel = levelText === null ? null : parseAcademicLevel(levelText, "academicLevel");
     const email = text("email");
@@ -126,8 +135,8 @@ export function recordFromFields(
       if (expiresAt === null) return problem("expiresAt", "is required when a card is given");
       if (expiresAt < issuedAt) return problem("expiresAt", "must not be before issuedAt");
       const displayName = text("displayName");
-      if (displayName !== null && (displayName.length > 255 || CONTROL.test(displayName))) {
-        return problem("displayName", "must be at most 255 characters, without control characters");
+      if (displayName !== null && displayName.length > 255) {
+        return problem("displayName", "must be at most 255 characters");
       }
       card = {
         escn: escnText === null ? null : parseEscn(escnText, "escn"),
@@ -154,6 +163,11 @@ function date(value: string | null, field: RecordField): IsoDate | null {
   return value === null ? null : parseIsoDate(value, field);
 }
 
+/** Whether a value holds a control character or a line break (tab excepted). */
+export function hasControlCharacters(value: string): boolean {
+  return CONTROL.test(value);
+}
+
 /**
  * Makes a text safe to open in a spreadsheet: a value a spreadsheet would run as a formula (starting with
  * `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading apostrophe, and control characters are
@@ -161,6 +175,7 @@ function date(value: string | null, field: RecordField): IsoDate | null {
  */
 export function spreadsheetSafe(value: string): string {
   const visible = value.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: showing control characters is the point
     /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
