@@ -1,11 +1,14 @@
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError } from "./config-error.ts";
+import { type ConnectorConfig, parseSyncConfig, SyncConfigError } from "./connectors/sync-config.ts";
 import {
   MASTER_KEY_FILE_VARIABLE,
   MASTER_KEY_VARIABLE,
   type MasterKey,
   readMasterKey,
 } from "./credentials/master-key.ts";
+import { type MirrorTarget, mirrorTargetsOf } from "./delivery/mirror-targets.ts";
 
 /**
  * The hub's configuration, read once at start-up from the environment (prefix `OPENESC_`, plus the
@@ -99,9 +102,30 @@ export interface Config {
   readonly credentialOfferMinutes: number;
   /** Wrong transaction codes an offer takes before it locks. */
   readonly txCodeAttempts: number;
+  /** The largest file `POST /v1/imports` takes, in bytes. */
+  readonly importMaxBytes: number;
+  /**
+   * The hub's sync configuration (`OPENESC_SYNC_CONFIG`, the JSON `openesc sync` reads), read and checked
+   * at start: the hub runs its connectors that have `everyMinutes` on that schedule. Null when unset.
+   */
+  readonly syncConfig: SyncConfigFile | null;
+  /**
+   * The ESC Routers organisations are mirrored to (`OPENESC_MIRRORS`, or the owner-only file
+   * `OPENESC_MIRRORS_FILE`): one per organisation, each with its router's URL and token (never printed).
+   */
+  readonly mirrors: readonly MirrorTarget[];
+  /** Whether mirror URLs may point at private, loopback and link-local addresses (off: SSRF protection). */
+  readonly allowPrivateMirrors: boolean;
 }
 
 export { ConfigError };
+
+/** A sync configuration as the hub read it at start. */
+export interface SyncConfigFile {
+  /** Its absolute path: a file source's relative `path` is read from its folder. */
+  readonly file: string;
+  readonly connectors: readonly ConnectorConfig[];
+}
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -190,6 +214,26 @@ function databaseUrlOf(raw: string | undefined, name: string): string | null {
   return raw;
 }
 
+/** The sync configuration named by `name`, read and checked whole; null when the variable is unset. */
+function syncConfigOf(env: Env, name: string): SyncConfigFile | null {
+  const raw = value(env, name);
+  if (raw === undefined) return null;
+  const file = resolve(raw);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
+    throw new ConfigError(name, `names a file that cannot be read: ${file} (${code})`);
+  }
+  try {
+    return Object.freeze({ file, connectors: parseSyncConfig(text).connectors });
+  } catch (error) {
+    if (error instanceof SyncConfigError) throw new ConfigError(name, `${file}: ${error.message}`);
+    throw error;
+  }
+}
+
 /** Reads, checks and freezes the configuration. Throws {@link ConfigError} naming the variable at fault. */
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, "PORT", 8080, 0, 65535);
@@ -262,6 +306,10 @@ export function loadConfig(env: Env = process.env): Config {
     statusListValidityHours: integer(env, "OPENESC_STATUS_LIST_VALIDITY_HOURS", 24, 1, 720),
     credentialOfferMinutes: integer(env, "OPENESC_CREDENTIAL_OFFER_MINUTES", 1440, 1, 43_200),
     txCodeAttempts: integer(env, "OPENESC_TX_CODE_ATTEMPTS", 5, 1, 20),
+    importMaxBytes: integer(env, "OPENESC_IMPORT_MAX_BYTES", 268_435_456, 1024, 17_179_869_184),
+    syncConfig: syncConfigOf(env, "OPENESC_SYNC_CONFIG"),
+    mirrors: Object.freeze(mirrorTargetsOf(env, "OPENESC_MIRRORS", "OPENESC_MIRRORS_FILE")),
+    allowPrivateMirrors: booleanOf(env, "OPENESC_ALLOW_PRIVATE_MIRRORS", false),
   };
   if (config.statusListSize % 4 !== 0) {
     throw new ConfigError(

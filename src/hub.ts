@@ -1,10 +1,13 @@
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { MemoryEventBus } from "./adapters/bus/memory/memory-event-bus.ts";
 import { NatsEventBus, type NatsEventBusLog } from "./adapters/bus/nats/nats-event-bus.ts";
 import { GuardedOutboundHttp } from "./adapters/http/guarded-outbound-http.ts";
 import { PostgresStorage } from "./adapters/storage/postgres/postgres-storage.ts";
 import { SqliteStorage } from "./adapters/storage/sqlite/sqlite-storage.ts";
 import type { Config } from "./config.ts";
+import { ScheduledSyncs } from "./connectors/scheduled-syncs.ts";
+import { SyncEngine } from "./connectors/sync-engine.ts";
+import { UploadImport } from "./connectors/upload-import.ts";
 import { EMBEDDED_MASTER_KEY_FILE } from "./credentials/embedded-master-key.ts";
 import { signalCommits } from "./delivery/commit-signal.ts";
 import { EventDelivery } from "./delivery/event-delivery.ts";
@@ -147,6 +150,7 @@ export function createServices(
     },
   });
   const eventDelivery = delivery;
+  const syncEngine = new SyncEngine(ctx, { escnPrefix: config.escnPrefix });
   return {
     storage,
     audit,
@@ -198,5 +202,16 @@ export function createServices(
       cache,
     }),
     consents: new ConsentService(ctx, { cache }),
+    imports: new UploadImport(syncEngine, {
+      directory: join(config.dataDir, "uploads"),
+      maxBytes: config.importMaxBytes,
+      onChanged: () => cache.clear(),
+    }),
+    syncs: new ScheduledSyncs(syncEngine, ctx, {
+      connectors: config.syncConfig?.connectors ?? [],
+      baseDir: config.syncConfig === null ? config.dataDir : dirname(config.syncConfig.file),
+      holder,
+      onChanged: () => cache.clear(),
+    }),
   };
 }

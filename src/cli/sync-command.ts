@@ -1,6 +1,6 @@
 /**
  * `openesc sync <config.json>`: runs the connectors a configuration lists (files, a directory, a
- * database; see `sync-config.ts`), one after the other, each through the sync engine as `openesc import`
+ * database; see `connectors/sync-config.ts`), one after the other, each through the sync engine as `openesc import`
  * runs a file.
  *
  * Exit codes: 0 every run completed (rejected rows included), 1 a run failed (the others still run), 2 a
@@ -12,11 +12,15 @@ import type { Command } from "commander";
 import { ConfigError, loadConfig } from "../config.ts";
 import type { Source } from "../connectors/source-record.ts";
 import { openConfiguredSource, SourceConfigError } from "../connectors/sources/open-configured-source.ts";
+import {
+  type ConnectorConfig,
+  parseSyncConfig,
+  SyncConfigError,
+} from "../connectors/sync-config.ts";
 import type { SyncEngine } from "../connectors/sync-engine.ts";
 import { isOpenEscError } from "../domain/errors.ts";
 import { runConnectorJob, withHubStore } from "./connector-run.ts";
 import { RejectedRowsReport } from "./rejected-rows-report.ts";
-import { type ConnectorConfig, parseSyncConfig, SyncConfigError } from "./sync-config.ts";
 import { exitWithUsageCode, isFileError, usage } from "./usage-exit.ts";
 
 interface SyncOptions {

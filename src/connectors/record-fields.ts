@@ -62,8 +62,14 @@ export function recordFromFields(
   origin: RecordOrigin,
   rename: (field: RecordField) => string = (field) => field,
 ): SourceItem {
+  let readEsi: string | undefined;
   const problem = (field: RecordField | "", reason: string): SourceItem => ({
-    problem: { origin, field: field === "" ? "" : rename(field), reason },
+    problem: {
+      origin,
+      field: field === "" ? "" : rename(field),
+      reason,
+      ...(readEsi !== undefined ? { esi: readEsi } : {}),
+    },
   });
   const text = (field: RecordField): string | null => {
     const value = fields[field];
@@ -81,6 +87,7 @@ export function recordFromFields(
     const esiText = text("esi");
     if (esiText === null) return problem("esi", "is required");
     const esi = parseEsi(esiText, "esi").value;
+    readEsi = esi;
     const fullName = text("fullName");
     if (fullName === null) return problem("fullName", "is required");
     if (fullName.length > 255) return problem("fullName", "must be at most 255 characters");

@@ -59,6 +59,11 @@ export interface RecordProblem {
   /** The field (column name, attribute, JSON pointer) at fault, or "" for the record as a whole. */
   readonly field: string;
   readonly reason: string;
+  /**
+   * The record's ESI when it could be read: the student is still in the source, only another of their
+   * fields is wrong, so a sync must not withdraw them for it. Never shown in reports.
+   */
+  readonly esi?: string;
 }
 
 /** One item of a source: a record to sync, or a problem to report (the sync goes on with the next). */

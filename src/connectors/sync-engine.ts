@@ -90,7 +90,7 @@ export class SyncEngine {
       if (records > 0 && run.storeFailures === 0) {
         const now = this.#ctx.clock.now();
         const counts = dryRun
-          ? await previewWithdrawals(storage, withdrawal, run.esiKeys, now)
+          ? await previewWithdrawals(storage, withdrawal, { has: (key) => run.met(key) }, now)
           : await withdrawMissing(storage, withdrawal, now, today(this.#ctx));
         run.tally.missing = counts.missing;
         run.tally.ended = counts.ended;

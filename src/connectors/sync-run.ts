@@ -40,6 +40,10 @@ export class SyncRun {
   /** ESI keys of every record read (duplicates, and who was seen, for a dry run's withdrawals). */
   readonly esiKeys = new RunKeys();
   readonly #escns = new RunKeys();
+  /** ESI keys of rows refused for another field: still in the source (see {@link #protect}). */
+  readonly #protected = new RunKeys();
+  /** Those not yet renewed in the store. */
+  #protectedKeys: string[] = [];
   readonly #ctx: Pick<ServiceContext, "storage" | "clock" | "timeZone">;
   readonly #settings: SyncRunSettings;
   readonly #organisationId: string;
@@ -62,6 +66,7 @@ export class SyncRun {
       this.tally.rows++;
       if ("problem" in item) {
         await this.#reject(item.problem);
+        this.#protect(item.problem);
       } else {
         records++;
         batch.push(this.#admit(item.record));
@@ -75,8 +80,13 @@ export class SyncRun {
         this.#settings.options.onProgress?.(this.tally.summary());
       }
     }
-    if (batch.length > 0) await this.#flush(batch);
+    if (batch.length > 0 || this.#protectedKeys.length > 0) await this.#flush(batch);
     return records;
+  }
+
+  /** Whether the run met this ESI key in its source: in a record, or in a row refused for another field. */
+  met(esiKey: string): boolean {
+    return this.esiKeys.has(esiKey) || this.#protected.has(esiKey);
   }
 
   result(state: SyncResult["state"], error: string | null): SyncResult {
@@ -88,6 +98,21 @@ export class SyncRun {
       problems: this.tally.problems,
       error,
     };
+  }
+
+  /**
+   * A student whose row was refused for another field than the ESI is still in the source: their presence
+   * is renewed with the next batch, so that no sync withdraws them for a typo elsewhere in their row.
+   */
+  #protect(problem: RecordProblem): void {
+    if (problem.esi === undefined) return;
+    try {
+      const key = parseEsi(problem.esi, "esi").key;
+      this.#protected.claim(key, problem.origin.row);
+      this.#protectedKeys.push(key);
+    } catch {
+      // An ESI a source accepted but the engine does not: nothing to protect.
+    }
   }
 
   /** A record's ESI read, and duplicates of an ESI or an ESCN earlier in the run refused. */
@@ -141,7 +166,8 @@ export class SyncRun {
 
   async #commit(entries: readonly BatchEntry[]): Promise<void> {
     const storage = this.#ctx.storage;
-    const keys = entries.filter((e) => e.esiKey !== "").map((e) => e.esiKey);
+    const protectedKeys = this.#protectedKeys.splice(0);
+    const keys = [...entries.filter((e) => e.esiKey !== "").map((e) => e.esiKey), ...protectedKeys];
     const escns = entries.flatMap((e) =>
       e.problem === null && e.record.card?.escn ? [e.record.card.escn] : [],
     );
@@ -165,7 +191,14 @@ export class SyncRun {
             new BatchState(snapshot, this.#organisationId),
             this.#diffContext(at, entries.length),
           );
-          const seen = diffed.refused.flatMap((r) => (r.linkedPersonId === null ? [] : [r.linkedPersonId]));
+          const state = new BatchState(snapshot, this.#organisationId);
+          const seen = [
+            ...diffed.refused.flatMap((r) => (r.linkedPersonId === null ? [] : [r.linkedPersonId])),
+            ...protectedKeys.flatMap((key) => {
+              const id = state.linkedPersonId(key);
+              return id === null ? [] : [id];
+            }),
+          ];
           const run = {
             id: record.id,
             connector: record.connector,

@@ -104,7 +104,7 @@ export async function withdrawMissing(
 export async function previewWithdrawals(
   storage: Storage,
   run: WithdrawalRun,
-  met: RunKeys,
+  met: Pick<RunKeys, "has">,
   now: Date,
 ): Promise<WithdrawalCounts> {
   const { connector, organisationId } = run;

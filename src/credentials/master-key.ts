@@ -18,8 +18,8 @@ import {
   type DecipherGCM,
   type KeyObject,
 } from "node:crypto";
-import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { ConfigError } from "../config-error.ts";
+import { readOwnerOnlyFile } from "../owner-only-file.ts";
 
 export const MASTER_KEY_VARIABLE = "OPENESC_MASTER_KEY";
 export const MASTER_KEY_FILE_VARIABLE = "OPENESC_MASTER_KEY_FILE";
@@ -48,7 +48,7 @@ export function readMasterKey(env: Env): MasterKey {
     );
   }
   if (inline !== undefined) return masterKeyOf(decodeKey(inline, MASTER_KEY_VARIABLE));
-  if (file !== undefined) return masterKeyOf(decodeKey(readKeyFile(file), MASTER_KEY_FILE_VARIABLE));
+  if (file !== undefined) return masterKeyOf(decodeKey(readOwnerOnlyFile(file, MASTER_KEY_FILE_VARIABLE), MASTER_KEY_FILE_VARIABLE));
   throw new ConfigError(
     MASTER_KEY_VARIABLE,
     `is not set (nor ${MASTER_KEY_FILE_VARIABLE}); give 32 random bytes as base64 or 64 hex characters`,
@@ -58,32 +58,6 @@ export function readMasterKey(env: Env): MasterKey {
 /** Shells and orchestrators often export empty values: an empty one counts as unset. */
 function present(raw: string | undefined): string | undefined {
   return raw === undefined || raw === "" ? undefined : raw;
-}
-
-function readKeyFile(path: string): string {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "does not exist" : `cannot be read (${code ?? "unknown error"})`;
-    throw new ConfigError(MASTER_KEY_FILE_VARIABLE, `names ${path}, which ${why}`);
-  }
-  try {
-    // fstat on the open descriptor, so the file checked is the file read.
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new ConfigError(MASTER_KEY_FILE_VARIABLE, `names ${path}, which is not a file`);
-    if ((stat.mode & 0o077) !== 0) {
-      const mode = (stat.mode & 0o777).toString(8).padStart(4, "0");
-      throw new ConfigError(
-        MASTER_KEY_FILE_VARIABLE,
-        `names ${path}, which group or others may access (mode ${mode}); make it owner-only (chmod 600)`,
-      );
-    }
-    return readFileSync(fd, "utf8");
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Decodes the key text; messages describe the shape expected, never the value given. */

@@ -1,3 +1,5 @@
+import type { ScheduledSyncs } from "../connectors/scheduled-syncs.ts";
+import type { UploadImport } from "../connectors/upload-import.ts";
 import type { EventDelivery } from "../delivery/event-delivery.ts";
 import type { Storage } from "../ports/storage.ts";
 import type { AuditLogService } from "../services/audit-log-service.ts";
@@ -52,6 +54,10 @@ export interface HubServices {
   readonly issuance: CredentialIssuanceService;
   readonly verification: CredentialVerificationService;
   readonly credentialStatus: CredentialStatusUpdater;
+  /** Files uploaded to `POST /v1/imports`, run through the sync engine. */
+  readonly imports: UploadImport;
+  /** The connectors of `OPENESC_SYNC_CONFIG`: listed by the edge, run by the serving process (`start-hub.ts`). */
+  readonly syncs: ScheduledSyncs;
 }
 
 /** What the HTTP edge needs from the configuration. */

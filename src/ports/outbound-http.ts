@@ -1,6 +1,6 @@
 /**
- * Outbound HTTP: how the hub POSTs to URLs its users gave it (webhook subscribers). One exchange per call,
- * bounded in time and in what it reads, never following a redirect.
+ * Outbound HTTP: how the hub calls URLs it was given (webhook subscribers, the ESC Routers it mirrors to). One
+ * exchange per call, bounded in time and in what it reads, never following a redirect.
  *
  * ```ts
  * try {
@@ -20,6 +20,11 @@ export interface OutboundHttp {
    * together) or the exchange failed.
    */
   post(url: string, request: OutboundRequest): Promise<OutboundResponse>;
+  /**
+   * Sends one request of any method and resolves with the answer's status and the start of its body as
+   * text (up to the same cap; an ESC Router's `{code, message}` fits), on the same terms as {@link post}.
+   */
+  request(method: OutboundMethod, url: string, request: OutboundExchange): Promise<OutboundAnswer>;
   /** Closes pooled connections; idempotent. Calls after `close` still work, on fresh connections. */
   close(): Promise<void>;
 }
@@ -29,6 +34,20 @@ export interface OutboundRequest {
   readonly body: string;
   /** Bound on the whole exchange, from the DNS lookup to the last byte of the answer. */
   readonly timeoutMs: number;
+}
+
+export type OutboundMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** A request of {@link OutboundHttp.request}: like {@link OutboundRequest}, with no body for a null one. */
+export interface OutboundExchange {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string | null;
+  readonly timeoutMs: number;
+}
+
+/** An answer with the text of its body (cut at the cap; decoded as UTF-8). */
+export interface OutboundAnswer extends OutboundResponse {
+  readonly body: string;
 }
 
 export interface OutboundResponse {

@@ -8,6 +8,13 @@ import type { DomainEvent, StoredEvent } from "../domain/events.ts";
 import type { IsoDate } from "../domain/iso-date.ts";
 import type { IssuedCredential } from "../domain/issued-credential.ts";
 import type { IssuerKeyRecord } from "../domain/issuer-key-record.ts";
+import type {
+  MirrorJob,
+  MirrorJobKind,
+  MirrorOutcome,
+  MirrorSummary,
+  NewMirrorJob,
+} from "../domain/mirror-job.ts";
 import type { Organisation } from "../domain/organisation.ts";
 import type { Person, PersonLink } from "../domain/person.ts";
 import type { Purpose } from "../domain/purpose.ts";
@@ -80,6 +87,7 @@ export interface Repositories {
   readonly syncState: ConnectorSyncRepository;
   readonly connectorRuns: ConnectorRunRepository;
   readonly connectorPresence: ConnectorPresenceRepository;
+  readonly mirrorJobs: MirrorJobRepository;
 }
 
 /** Offset paging as ESC-R does it (page/size with totals). */
@@ -591,6 +599,15 @@ export interface ConnectorRunRepository {
   find(id: number): Promise<ConnectorRun | undefined>;
   /** The latest runs of a connector for an organisation, newest first. */
   listRecent(connector: string, organisationId: string, limit: number): Promise<ConnectorRun[]>;
+  /**
+   * An organisation's runs (of `connector` only, when given), newest first: `page.after` is the last run
+   * already seen (0 for the newest), and `next` the run to continue below.
+   */
+  listByOrganisation(
+    organisationId: string,
+    connector: string | null,
+    page: KeysetPage,
+  ): Promise<Keyed<ConnectorRun>>;
 }
 
 /** That a connector found a person in its source for an organisation, when last, and since when not. */
@@ -642,4 +659,52 @@ export interface ConnectorPresenceRepository {
   ): Promise<ConnectorPresence[]>;
   /** Forgets these persons for the connector and organisation. */
   forget(connector: string, organisationId: string, personIds: readonly number[]): Promise<void>;
+}
+
+/*
+ * The mirror to an ESC Router (`src/delivery/mirror-sender.ts`): one job per organisation and subject.
+ */
+
+export interface MirrorClaimRequest {
+  readonly now: string;
+  /** Who claims (a process id): an unfinished claim blocks others until `until`. */
+  readonly holder: string;
+  readonly until: string;
+  readonly limit: number;
+  /** Only jobs of these organisations (those with a mirror configured). */
+  readonly organisationIds: readonly string[];
+}
+
+/**
+ * The mirror queue. A job is one (organisation, kind, subject key): queuing a subject again while its job
+ * is pending, done or refused makes it pending again, due at once, so that the queue never holds two
+ * requests for one subject.
+ */
+export interface MirrorJobRepository {
+  /**
+   * Queues jobs: a new one, or an existing one made pending again (attempts reset) when the event is later
+   * than the one that last queued it; a job with a null subject only queues a job that exists. At most one
+   * job per (organisation, kind, subject key) in one call. Returns how many jobs were queued (new or again).
+   */
+  enqueue(jobs: readonly NewMirrorJob[]): Promise<number>;
+  /** Claims up to `limit` pending jobs that are due and not claimed by a live claim, oldest due first. */
+  claimDue(request: MirrorClaimRequest): Promise<MirrorJob[]>;
+  /**
+   * Records an attempt's outcome and releases the claim, unless the job was queued again meanwhile (its
+   * position is no longer `position`): then it stays pending, due at once, and only the claim is released.
+   */
+  settle(id: number, position: number, outcome: MirrorOutcome): Promise<void>;
+  find(organisationId: string, kind: MirrorJobKind, subjectKey: string): Promise<MirrorJob | undefined>;
+  summary(organisationId: string): Promise<MirrorSummary>;
+  /** Refused jobs of the organisation, in keyset order. */
+  listRefused(organisationId: string, page: KeysetPage): Promise<Keyed<MirrorJob>>;
+  /** Releases every claim `holder` has (a restarted process whose claims are its own); returns how many. */
+  releaseClaims(holder: string): Promise<number>;
+  /**
+   * Removes refused jobs, and done ones that left the router holding nothing (a removal, or nothing to
+   * send), settled before `before` (retention); returns how many.
+   */
+  purgeSettledBefore(before: string): Promise<number>;
+  /** Removes the jobs of every organisation not among these (its mirror is no longer configured); returns how many. */
+  purgeUnmirrored(organisationIds: readonly string[]): Promise<number>;
 }

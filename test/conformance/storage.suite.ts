@@ -19,6 +19,8 @@ import type { Delivery, NewDelivery, Subscription } from "../../src/domain/subsc
 import type {
   ClaimedDelivery,
   ClaimRequest,
+  ConnectorRun,
+  Keyed,
   NewOrganisation,
   NewSubscription,
   OffsetPage,
@@ -3102,6 +3104,51 @@ export function storageConformance(name: string, open: () => Promise<StorageUnde
         });
         await assert.rejects(
           store().transaction((tx) => tx.connectorPresence.markSeen("sis", pic, [person.id], 1, AT)),
+        );
+      });
+
+      it("runs by organisation: newest first, paged by keyset, one connector's alone, no other organisation's", async () => {
+        const [pic, other] = [newPic(), newPic()];
+        const connector = `sis-${uniqueSuffix()}`;
+        const runs = await store().transaction(async (tx) => {
+          await tx.organisations.insert(organisation(pic));
+          await tx.organisations.insert(organisation(other));
+          const made: ConnectorRun[] = [];
+          for (const [name, org] of [
+            [connector, pic],
+            ["upload", pic],
+            [connector, other],
+            [connector, pic],
+            ["upload", pic],
+          ] as const) {
+            made.push(
+              await tx.connectorRuns.start({ connector: name, organisationId: org, source: "s", startedAt: AT }),
+            );
+          }
+          return made;
+        });
+        const ids = (page: Keyed<ConnectorRun>) => page.items.map((r) => r.id);
+        const [r1, r2, , r4, r5] = runs.map((r) => r.id);
+        const first = await store().read.connectorRuns.listByOrganisation(pic, null, { after: 0, limit: 3 });
+        assert.deepEqual(ids(first), [r5, r4, r2]);
+        assert.equal(first.next, r2);
+        const second = await store().read.connectorRuns.listByOrganisation(pic, null, {
+          after: first.next ?? 0,
+          limit: 3,
+        });
+        assert.deepEqual(ids(second), [r1]);
+        assert.equal(second.next, null);
+        // A page that ends exactly at the last run has no next page.
+        const exact = await store().read.connectorRuns.listByOrganisation(pic, connector, {
+          after: 0,
+          limit: 2,
+        });
+        assert.deepEqual(ids(exact), [r4, r1]);
+        assert.equal(exact.next, null);
+        assert.deepEqual(exact.items[0], runs[3]);
+        assert.deepEqual(
+          ids(await store().read.connectorRuns.listByOrganisation(newPic(), null, { after: 0, limit: 10 })),
+          [],
         );
       });
     });

@@ -242,6 +242,24 @@ for (const kind of kinds) {
       assert.deepEqual([later.summary.missing, later.summary.ended], [0, 0]);
     });
 
+    it("a student whose row is refused for another field than the ESI is not withdrawn for it", async () => {
+      const { pic, clock, run } = await setting({ graceDays: 0 });
+      await run([student(1), student(2), student(3)]);
+      clock.advanceDays(1);
+      const typo = student(2, { email: "not an address" });
+      for (const dryRun of [true, false]) {
+        const result = await run([student(1), typo, student(3)], { dryRun });
+        assert.equal(result.summary.rejected, 1);
+        assert.equal(result.problems[0]?.field, "email");
+        assert.deepEqual([result.summary.missing, result.summary.ended], [0, 0], `dry run: ${dryRun}`);
+      }
+      const id2 = (await store().read.persons.findByKey(esiOf(2).toLowerCase()))?.id ?? 0;
+      assert.equal((await store().read.statuses.find(id2, pic))?.state, "enrolled");
+      // Gone for real, it is withdrawn as any other.
+      clock.advanceDays(1);
+      assert.equal((await run([student(1), student(3)])).summary.ended, 1);
+    });
+
     it("an empty source withdraws no one", async () => {
       const { clock, run } = await setting({ graceDays: 0 });
       await run([student(1), student(2)]);
@@ -276,8 +294,9 @@ for (const kind of kinds) {
         created: 1,
         updated: 1,
         unchanged: 1,
-        missing: 2,
-        ended: 2,
+        // Student 2 is gone; student 4 is still in the source, only its e-mail is wrong.
+        missing: 1,
+        ended: 1,
         rejected: 2,
       });
     });

@@ -12,8 +12,11 @@ import {
 } from "../../domain/ip-address-class.ts";
 import { ipLiteral } from "../../domain/webhook-url.ts";
 import {
+  type OutboundAnswer,
+  type OutboundExchange,
   OutboundFailure,
   type OutboundHttp,
+  type OutboundMethod,
   type OutboundRequest,
   type OutboundResponse,
 } from "../../ports/outbound-http.ts";
@@ -73,6 +76,14 @@ export class GuardedOutboundHttp implements OutboundHttp {
   }
 
   post(url: string, request: OutboundRequest): Promise<OutboundResponse> {
+    return this.#send("POST", url, request, false);
+  }
+
+  request(method: OutboundMethod, url: string, request: OutboundExchange): Promise<OutboundAnswer> {
+    return this.#send(method, url, request, true);
+  }
+
+  #send(method: OutboundMethod, url: string, request: OutboundExchange, keepBody: boolean): Promise<OutboundAnswer> {
     let target: URL;
     try {
       target = new URL(url);
@@ -85,7 +96,7 @@ export class GuardedOutboundHttp implements OutboundHttp {
     const literal = ipLiteral(target.hostname);
     const refused = literal === null ? null : addressRefusal(literal, this.#policy);
     if (refused !== null) return Promise.reject(refusal(refused, "the URL names"));
-    return this.#exchange(target, request);
+    return this.#exchange(method, target, request, keepBody);
   }
 
   async close(): Promise<void> {
@@ -93,10 +104,15 @@ export class GuardedOutboundHttp implements OutboundHttp {
     this.#httpsAgent.destroy();
   }
 
-  #exchange(target: URL, request: OutboundRequest): Promise<OutboundResponse> {
+  #exchange(
+    method: OutboundMethod,
+    target: URL,
+    request: OutboundExchange,
+    keepBody: boolean,
+  ): Promise<OutboundAnswer> {
     return new Promise((resolve, reject) => {
       let settled = false;
-      const settle = (outcome: OutboundResponse | OutboundFailure) => {
+      const settle = (outcome: OutboundAnswer | OutboundFailure) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -107,11 +123,11 @@ export class GuardedOutboundHttp implements OutboundHttp {
       // Lower-cased, so the caller's `Content-Length` cannot end up sent twice beside ours.
       const headers: Record<string, string> = { "user-agent": this.#userAgent };
       for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
-      headers["content-length"] = String(Buffer.byteLength(request.body));
+      if (request.body !== null) headers["content-length"] = String(Buffer.byteLength(request.body));
 
       const secure = target.protocol === "https:";
       const req = (secure ? https : http).request(target, {
-        method: "POST",
+        method,
         headers,
         agent: secure ? this.#httpsAgent : this.#httpAgent,
         lookup: this.#lookup,
@@ -125,17 +141,23 @@ export class GuardedOutboundHttp implements OutboundHttp {
       // Stays attached after settling: a destroyed request may still report errors, and none may escape.
       req.on("error", (error) => settle(failureOf(error)));
       req.on("response", (res: IncomingMessage) => {
-        const answer = answerOf(res, target);
+        const response = answerOf(res, target);
+        const kept: Buffer[] = [];
         let received = 0;
+        const answer = (): OutboundAnswer => ({
+          ...response,
+          body: Buffer.concat(kept).subarray(0, this.#maxResponseBytes).toString("utf8"),
+        });
         res.on("data", (chunk: Buffer) => {
+          if (keepBody && received < this.#maxResponseBytes) kept.push(chunk);
           received += chunk.length;
           if (received > this.#maxResponseBytes) {
             // Enough: the status is what counts. Dropping the connection stops the rest.
-            settle(answer);
+            settle(answer());
             req.destroy();
           }
         });
-        res.on("end", () => settle(answer));
+        res.on("end", () => settle(answer()));
         // Either way the answer broke off after its headers (Node reports it as an "aborted" error).
         const brokenOff = (cause?: unknown) =>
           settle(
@@ -148,7 +170,8 @@ export class GuardedOutboundHttp implements OutboundHttp {
           if (!res.complete) brokenOff();
         });
       });
-      req.end(request.body);
+      if (request.body === null) req.end();
+      else req.end(request.body);
     });
   }
 }

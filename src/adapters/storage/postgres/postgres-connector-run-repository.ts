@@ -3,12 +3,15 @@ import type {
   ConnectorRunCounts,
   ConnectorRunRepository,
   ConnectorRunState,
+  Keyed,
+  KeysetPage,
   NewConnectorRun,
 } from "../../../ports/storage.ts";
 import {
   COUNT_COLUMNS,
   type ConnectorRunRow,
   countValues,
+  pageOfRuns,
   toConnectorRun,
 } from "../rows/connector-run-row.ts";
 import type { PostgresQueryable } from "./postgres-connection.ts";
@@ -67,5 +70,20 @@ export class PostgresConnectorRunRepository implements ConnectorRunRepository {
       [connector, organisationId, limit],
     );
     return rows.map(toConnectorRun);
+  }
+
+  async listByOrganisation(
+    organisationId: string,
+    connector: string | null,
+    page: KeysetPage,
+  ): Promise<Keyed<ConnectorRun>> {
+    // One row more than the page tells whether there is a next one.
+    const { rows } = await this.#db.query<ConnectorRunRow>(
+      `SELECT * FROM connector_runs
+       WHERE organisation_id = $1 AND ($2::text IS NULL OR connector = $2) AND ($3::bigint = 0 OR id < $3)
+       ORDER BY id DESC LIMIT $4`,
+      [organisationId, connector, page.after, page.limit + 1],
+    );
+    return pageOfRuns(rows.map(toConnectorRun), page.limit);
   }
 }

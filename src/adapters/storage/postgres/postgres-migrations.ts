@@ -328,4 +328,33 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX connector_presence_link ON connector_presence (person_id, organisation_id);
   `,
+  /* 6: the mirror to an ESC Router — one job per organisation and subject, with its latest outcome */ `
+  -- Timestamps that are compared or ordered are COLLATE "C" (byte order, as on SQLite).
+  CREATE TABLE mirror_jobs (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    organisation_id text NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('person', 'card')),
+    -- The ESI or ESCN sent to the router; a person's ESI becomes its pseudonym once the router removed them.
+    subject text NOT NULL,
+    -- What events still name the subject by after an erasure: the ESI's pseudonym, or the ESCN.
+    subject_key text NOT NULL,
+    position bigint NOT NULL,
+    state text NOT NULL CHECK (state IN ('pending', 'done', 'refused')),
+    attempts integer NOT NULL DEFAULT 0,
+    queued_at text NOT NULL,
+    next_attempt_at text COLLATE "C" NOT NULL,
+    operation text CHECK (operation IN ('PUT', 'POST', 'DELETE')),
+    last_attempt_at text COLLATE "C",
+    last_status integer,
+    last_code text,
+    last_message text,
+    settled_at text COLLATE "C",
+    claimed_by text,
+    claimed_until text COLLATE "C",
+    UNIQUE (organisation_id, kind, subject_key)
+  );
+  CREATE INDEX mirror_jobs_due ON mirror_jobs (next_attempt_at, id) WHERE state = 'pending';
+  CREATE INDEX mirror_jobs_organisation ON mirror_jobs (organisation_id, state, id);
+  CREATE INDEX mirror_jobs_settled ON mirror_jobs (settled_at) WHERE state <> 'pending';
+  `,
 ];

@@ -14,6 +14,7 @@ import { PostgresCursorRepository } from "./postgres-cursor-repository.ts";
 import { PostgresDeliveryRepository } from "./postgres-delivery-repository.ts";
 import { PostgresIssuerKeyRepository } from "./postgres-issuer-key-repository.ts";
 import { PostgresLeaseRepository } from "./postgres-lease-repository.ts";
+import { PostgresMirrorJobRepository } from "./postgres-mirror-job-repository.ts";
 import { MIGRATIONS_LOCK_KEY } from "./postgres-lock-keys.ts";
 import { POSTGRES_MIGRATIONS } from "./postgres-migrations.ts";
 import { PostgresNonceRepository } from "./postgres-nonce-repository.ts";
@@ -94,6 +95,7 @@ export class PostgresRepositories implements Repositories {
   readonly syncState: PostgresConnectorSyncRepository;
   readonly connectorRuns: PostgresConnectorRunRepository;
   readonly connectorPresence: PostgresConnectorPresenceRepository;
+  readonly mirrorJobs: PostgresMirrorJobRepository;
 
   constructor(db: PostgresQueryable) {
     this.organisations = new PostgresOrganisationRepository(db);
@@ -116,6 +118,7 @@ export class PostgresRepositories implements Repositories {
     this.syncState = new PostgresConnectorSyncRepository(db);
     this.connectorRuns = new PostgresConnectorRunRepository(db);
     this.connectorPresence = new PostgresConnectorPresenceRepository(db);
+    this.mirrorJobs = new PostgresMirrorJobRepository(db);
   }
 }
 

@@ -1,5 +1,5 @@
 /** Connector run rows and their mapping, shared by the SQLite and PostgreSQL adapters: both schemas have the same columns. */
-import type { ConnectorRun, ConnectorRunCounts, ConnectorRunState } from "../../../ports/storage.ts";
+import type { ConnectorRun, ConnectorRunCounts, ConnectorRunState, Keyed } from "../../../ports/storage.ts";
 
 /** bigint columns may arrive as strings from `pg` (all stay far below 2^53). */
 export interface ConnectorRunRow {
@@ -60,3 +60,9 @@ export const toConnectorRun = (row: ConnectorRunRow): ConnectorRun => ({
   rejected: Number(row.rejected),
   error: row.error,
 });
+
+/** A page of runs newest first, from up to `limit + 1` rows: the extra one says that a next page exists. */
+export function pageOfRuns(runs: readonly ConnectorRun[], limit: number): Keyed<ConnectorRun> {
+  const items = runs.slice(0, limit);
+  return { items, next: runs.length > limit ? (items.at(-1)?.id ?? null) : null };
+}

@@ -3,12 +3,15 @@ import type {
   ConnectorRunCounts,
   ConnectorRunRepository,
   ConnectorRunState,
+  Keyed,
+  KeysetPage,
   NewConnectorRun,
 } from "../../../ports/storage.ts";
 import {
   COUNT_COLUMNS,
   type ConnectorRunRow,
   countValues,
+  pageOfRuns,
   toConnectorRun,
 } from "../rows/connector-run-row.ts";
 import type { SqliteConnection } from "./sqlite-connection.ts";
@@ -71,5 +74,25 @@ export class SqliteConnectorRunRepository implements ConnectorRunRepository {
         limit,
       )
       .map(toConnectorRun);
+  }
+
+  async listByOrganisation(
+    organisationId: string,
+    connector: string | null,
+    page: KeysetPage,
+  ): Promise<Keyed<ConnectorRun>> {
+    // One row more than the page tells whether there is a next one.
+    const rows = this.#db.all<ConnectorRunRow>(
+      `SELECT * FROM connector_runs
+       WHERE organisation_id = ? AND (? IS NULL OR connector = ?) AND (? = 0 OR id < ?)
+       ORDER BY id DESC LIMIT ?`,
+      organisationId,
+      connector,
+      connector,
+      page.after,
+      page.after,
+      page.limit + 1,
+    );
+    return pageOfRuns(rows.map(toConnectorRun), page.limit);
   }
 }

@@ -329,4 +329,32 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX connector_presence_link ON connector_presence (person_id, organisation_id);
   `,
+  /* 6: the mirror to an ESC Router — one job per organisation and subject, with its latest outcome */ `
+  CREATE TABLE mirror_jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    organisation_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('person', 'card')),
+    -- The ESI or ESCN sent to the router; a person's ESI becomes its pseudonym once the router removed them.
+    subject TEXT NOT NULL,
+    -- What events still name the subject by after an erasure: the ESI's pseudonym, or the ESCN.
+    subject_key TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'refused')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    queued_at TEXT NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    operation TEXT CHECK (operation IN ('PUT', 'POST', 'DELETE')),
+    last_attempt_at TEXT,
+    last_status INTEGER,
+    last_code TEXT,
+    last_message TEXT,
+    settled_at TEXT,
+    claimed_by TEXT,
+    claimed_until TEXT,
+    UNIQUE (organisation_id, kind, subject_key)
+  );
+  CREATE INDEX mirror_jobs_due ON mirror_jobs (next_attempt_at, id) WHERE state = 'pending';
+  CREATE INDEX mirror_jobs_organisation ON mirror_jobs (organisation_id, state, id);
+  CREATE INDEX mirror_jobs_settled ON mirror_jobs (settled_at) WHERE state <> 'pending';
+  `,
 ];

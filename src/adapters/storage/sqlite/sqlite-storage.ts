@@ -16,6 +16,7 @@ import { SqliteCursorRepository } from "./sqlite-cursor-repository.ts";
 import { SqliteDeliveryRepository } from "./sqlite-delivery-repository.ts";
 import { SqliteIssuerKeyRepository } from "./sqlite-issuer-key-repository.ts";
 import { SqliteLeaseRepository } from "./sqlite-lease-repository.ts";
+import { SqliteMirrorJobRepository } from "./sqlite-mirror-job-repository.ts";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.ts";
 import { SqliteNonceRepository } from "./sqlite-nonce-repository.ts";
 import { SqliteOrganisationRepository } from "./sqlite-organisation-repository.ts";
@@ -54,6 +55,7 @@ class SqliteRepositories implements Repositories {
   readonly syncState: SqliteConnectorSyncRepository;
   readonly connectorRuns: SqliteConnectorRunRepository;
   readonly connectorPresence: SqliteConnectorPresenceRepository;
+  readonly mirrorJobs: SqliteMirrorJobRepository;
 
   constructor(db: SqliteConnection) {
     this.organisations = new SqliteOrganisationRepository(db);
@@ -76,6 +78,7 @@ class SqliteRepositories implements Repositories {
     this.syncState = new SqliteConnectorSyncRepository(db);
     this.connectorRuns = new SqliteConnectorRunRepository(db);
     this.connectorPresence = new SqliteConnectorPresenceRepository(db);
+    this.mirrorJobs = new SqliteMirrorJobRepository(db);
   }
 }
 

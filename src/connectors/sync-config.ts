@@ -1,6 +1,7 @@
-import { SOURCE_KINDS, type SourceConfig } from "../connectors/sources/open-configured-source.ts";
+import { SOURCE_KINDS, type SourceConfig } from "./sources/open-configured-source.ts";
+import { UPLOAD_CONNECTOR } from "./upload-connector.ts";
 
-/** One connector of `openesc sync`'s configuration. */
+/** One connector of a sync configuration (`openesc sync <file>`, `OPENESC_SYNC_CONFIG`). */
 export interface ConnectorConfig {
   /** Recorded with each run; who the connector saw is remembered under it. */
   readonly name: string;
@@ -11,6 +12,11 @@ export interface ConnectorConfig {
   readonly graceDays: number;
   /** Records per transaction (default 500). */
   readonly batchSize: number;
+  /**
+   * Minutes between two runs when the hub runs the connector on a schedule (`OPENESC_SYNC_CONFIG`); null
+   * when only `openesc sync` runs it.
+   */
+  readonly everyMinutes: number | null;
 }
 
 export interface SyncConfig {
@@ -26,13 +32,16 @@ export class SyncConfigError extends Error {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** The longest schedule: a week, as for the retention job. */
+export const MAX_EVERY_MINUTES = 10_080;
 
 /**
- * Reads the JSON of `openesc sync <config.json>`, checks it whole and freezes it:
+ * Reads the JSON of `openesc sync <config.json>` (and of `OPENESC_SYNC_CONFIG`), checks it whole and
+ * freezes it:
  *
  * ```json
  * { "connectors": [
- *   { "name": "sis", "organisation": "999888777", "graceDays": 30,
+ *   { "name": "sis", "organisation": "999888777", "graceDays": 30, "everyMinutes": 60,
  *     "source": { "kind": "csv", "path": "students.csv", "delimiter": ";" } } ] }
  * ```
  *
@@ -43,7 +52,9 @@ export function parseSyncConfig(text: string): SyncConfig {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new SyncConfigError("the configuration", `is not JSON (${(error as Error).message})`);
+    // The parser's message may quote the text, secrets included: only where it broke is said.
+    const at = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new SyncConfigError("the configuration", `is not JSON${at === undefined ? "" : ` (at character ${at})`}`);
   }
   if (!isObject(json) || !Array.isArray(json["connectors"]) || json["connectors"].length === 0) {
     throw new SyncConfigError("the configuration", 'must be an object with "connectors", a non-empty list');
@@ -52,9 +63,12 @@ export function parseSyncConfig(text: string): SyncConfig {
   const connectors = json["connectors"].map((raw: unknown, i: number): ConnectorConfig => {
     const where = `connectors[${i}]`;
     if (!isObject(raw)) throw new SyncConfigError(where, "must be an object");
-    const { name, organisation, source, graceDays = 30, batchSize = 500 } = raw;
+    const { name, organisation, source, graceDays = 30, batchSize = 500, everyMinutes = null } = raw;
     if (typeof name !== "string" || !NAME.test(name)) {
       throw new SyncConfigError(`${where}.name`, "must be 1 to 64 letters, digits, '.', '_' or '-'");
+    }
+    if (name === UPLOAD_CONNECTOR) {
+      throw new SyncConfigError(`${where}.name`, `"${name}" is the name of the imports uploaded to the API`);
     }
     if (names.has(name)) throw new SyncConfigError(`${where}.name`, `"${name}" is named twice`);
     names.add(name);
@@ -70,12 +84,24 @@ export function parseSyncConfig(text: string): SyncConfig {
     if (!Number.isSafeInteger(batchSize) || (batchSize as number) < 1) {
       throw new SyncConfigError(`${where}.batchSize`, "must be a whole number from 1");
     }
+    if (
+      everyMinutes !== null &&
+      (!Number.isSafeInteger(everyMinutes) ||
+        (everyMinutes as number) < 1 ||
+        (everyMinutes as number) > MAX_EVERY_MINUTES)
+    ) {
+      throw new SyncConfigError(
+        `${where}.everyMinutes`,
+        `must be a whole number of minutes from 1 to ${MAX_EVERY_MINUTES}`,
+      );
+    }
     return Object.freeze({
       name,
       organisation: organisation.trim(),
       source: Object.freeze({ ...source }) as SourceConfig,
       graceDays: graceDays as number,
       batchSize: batchSize as number,
+      everyMinutes: everyMinutes as number | null,
     });
   });
   return Object.freeze({ connectors: Object.freeze(connectors) });
