@@ -1,4 +1,5 @@
 import type { AuditAction, AuditSubjectType, NewAuditEntry } from "../domain/audit-entry.ts";
+import { personEvent, studentStatusEvent } from "../domain/event-builders.ts";
 import type { DomainEvent } from "../domain/events.ts";
 import type { Purpose } from "../domain/purpose.ts";
 import type { StudentStatus } from "../domain/student-status.ts";
@@ -16,13 +17,7 @@ export function linkEvent(
   organisationId: string,
   at: string,
 ): DomainEvent {
-  return {
-    type,
-    subject: esi,
-    audience: [organisationId],
-    data: { esi, organisation: organisationId },
-    occurredAt: at,
-  };
+  return personEvent(type, esi, organisationId, at);
 }
 
 /** `student-status.changed`, as `StudentStatusService.put` writes it. */
@@ -30,19 +25,7 @@ export function statusChangedEvent(
   status: Pick<StudentStatus, "esi" | "organisationId" | "state" | "validFrom" | "validUntil">,
   at: string,
 ): DomainEvent {
-  return {
-    type: "student-status.changed",
-    subject: status.esi,
-    audience: [status.organisationId],
-    data: {
-      esi: status.esi,
-      organisation: status.organisationId,
-      state: status.state,
-      validFrom: status.validFrom,
-      validUntil: status.validUntil,
-    },
-    occurredAt: at,
-  };
+  return studentStatusEvent("student-status.changed", status, at);
 }
 
 /** What a change is about, in the audit trail: a card by its ESCN, a person's data by the internal number. */
@@ -54,20 +37,21 @@ export interface AuditedChange {
 }
 
 /**
- * An audit entry for a connector's change. The organisation made it, through no token (the connector
- * runs on the operator's command, not through the API): `tokenId` is null. The purpose is the one the
- * API routes for the same data declare.
+ * An audit entry for a connector's change. The organisation made it, through no token when the connector
+ * runs on the operator's command (`tokenId` null), or through the token that uploaded the file. The
+ * purpose is the one the API routes for the same data declare.
  */
 export function connectorAuditEntry(
   change: AuditedChange,
   organisationId: string,
   at: string,
+  tokenId: string | null = null,
 ): NewAuditEntry {
   const purpose: Purpose = change.subjectType === "student-status" ? "status-management" : "card-management";
   return {
     at,
     organisationId,
-    tokenId: null,
+    tokenId,
     action: change.action,
     purpose,
     subjectType: change.subjectType,

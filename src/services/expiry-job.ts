@@ -1,3 +1,4 @@
+import { studentStatusEvent } from "../domain/event-builders.ts";
 import type { DomainEvent } from "../domain/events.ts";
 import { addDays, type IsoDate } from "../domain/iso-date.ts";
 import type { KeysetPage } from "../ports/storage.ts";
@@ -89,19 +90,7 @@ export class ExpiryJob {
           const statuses = await tx.statuses.listEndingBetween(from, until, page);
           for (const status of statuses.items) {
             if (status.state === "ended") continue; // already announced as ended
-            events.push({
-              type: "student-status.expired",
-              subject: status.esi,
-              audience: [status.organisationId],
-              data: {
-                esi: status.esi,
-                organisation: status.organisationId,
-                state: status.state,
-                validFrom: status.validFrom,
-                validUntil: status.validUntil,
-              },
-              occurredAt: at,
-            });
+            events.push(studentStatusEvent("student-status.expired", status, at));
           }
           next = statuses.next;
         }

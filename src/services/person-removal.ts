@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Card } from "../domain/card.ts";
+import { personEvent } from "../domain/event-builders.ts";
 import type { DomainEvent } from "../domain/events.ts";
 import type { Person } from "../domain/person.ts";
 import type { AuditSubject } from "./audit-trail.ts";
@@ -38,13 +39,7 @@ export function cardDeletedEvent(card: Card, at: string): DomainEvent {
 
 /** `person.unlinked`, as `PersonService.delete` writes it. */
 export function personUnlinkedEvent(esi: string, organisationId: string, at: string): DomainEvent {
-  return {
-    type: "person.unlinked",
-    subject: esi,
-    audience: [organisationId],
-    data: { esi, organisation: organisationId },
-    occurredAt: at,
-  };
+  return personEvent("person.unlinked", esi, organisationId, at);
 }
 
 /** A person in the audit trail: by the hub's internal number, never by name or ESI. */

@@ -7,6 +7,7 @@ import {
   ValidationError,
 } from "../domain/errors.ts";
 import { parseEsi } from "../domain/esi.ts";
+import { personEvent } from "../domain/event-builders.ts";
 import type { DomainEvent } from "../domain/events.ts";
 import type { Person, PersonLink } from "../domain/person.ts";
 import type { Counted, Keyed, KeysetPage, OffsetPage, Repositories } from "../ports/storage.ts";
@@ -277,19 +278,4 @@ function checkIdentifierCode(value: string | null | undefined): void {
       "must be ESI, the only identifier code",
     );
   }
-}
-
-function personEvent(
-  type: "person.linked" | "person.updated" | "person.unlinked",
-  esi: string,
-  organisationId: string,
-  at: string,
-): DomainEvent {
-  return {
-    type,
-    subject: esi,
-    audience: [organisationId],
-    data: { esi, organisation: organisationId },
-    occurredAt: at,
-  };
 }

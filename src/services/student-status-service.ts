@@ -1,5 +1,6 @@
 import { InvalidValueError, NotFoundError, PreconditionFailedError } from "../domain/errors.ts";
 import { parseEsi } from "../domain/esi.ts";
+import { studentStatusEvent } from "../domain/event-builders.ts";
 import { type IsoDate, parseIsoDate } from "../domain/iso-date.ts";
 import {
   STUDENT_STATUS_STATES,
@@ -91,13 +92,11 @@ export class StudentStatusService {
         statusSubject(saved),
       ]);
       await tx.outbox.append([
-        {
-          type: "student-status.changed",
-          subject: person.esi,
-          audience: [organisationId],
-          data: { esi: person.esi, organisation: organisationId, state: saved.state, validFrom, validUntil },
-          occurredAt: now,
-        },
+        studentStatusEvent(
+          "student-status.changed",
+          { esi: person.esi, organisationId, state: saved.state, validFrom, validUntil },
+          now,
+        ),
       ]);
       return { status: saved, created: current === undefined };
     });
