@@ -34,7 +34,8 @@ export type RecordFields = Partial<Record<RecordField, string | null | undefined
 
 /** Which field of a record each part needs, to tell "not given" from "given in part". */
 const STATUS_FIELDS: readonly RecordField[] = ["statusState", "validFrom", "validUntil"];
-const CARD_FIELDS: readonly RecordField[] = [
+/** The fields of a record's card. */
+export const CARD_FIELDS = [
   "escn",
   "cardType",
   "cardStatus",
@@ -42,7 +43,7 @@ const CARD_FIELDS: readonly RecordField[] = [
   "issuedAt",
   "expiresAt",
   "displayName",
-];
+] as const satisfies readonly RecordField[];
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 /**

@@ -1,15 +1,8 @@
 import type { AcademicLevel } from "../../domain/academic-level.ts";
+import { CARD_FIELDS } from "../record-fields.ts";
 
 /** The card fields a directory may feed (cards rarely live in directories: none is mapped by default). */
-export const LDAP_CARD_FIELDS = [
-  "escn",
-  "cardType",
-  "cardStatus",
-  "inactiveReason",
-  "issuedAt",
-  "expiresAt",
-  "displayName",
-] as const;
+export const LDAP_CARD_FIELDS = CARD_FIELDS;
 export type LdapCardField = (typeof LDAP_CARD_FIELDS)[number];
 
 /** Where a card field comes from: an attribute's name, or one value for every entry (`{ value: "..." }`). */
