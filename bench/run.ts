@@ -31,6 +31,11 @@ const AREAS: Readonly<Record<string, Area>> = {
       "credentials issued/s, offline verifications/s, a 1,000,000-entry status list, change → list served",
     run: async (args) => (await import("./credentials-bench.ts")).runCredentialsBench(args),
   },
+  connectors: {
+    summary:
+      "1,000,000-row CSV import vs raw inserts, peak RSS, 1 %-changed re-sync, LDAP sync vs ldapsearch",
+    run: async (args) => (await import("./connectors-bench.ts")).runConnectorsBench(args),
+  },
 };
 
 function usage(): string {

@@ -227,7 +227,16 @@ function syncConfigOf(env: Env, name: string): SyncConfigFile | null {
     throw new ConfigError(name, `names a file that cannot be read: ${file} (${code})`);
   }
   try {
-    return Object.freeze({ file, connectors: parseSyncConfig(text).connectors });
+    const { connectors } = parseSyncConfig(text);
+    return Object.freeze({
+      file,
+      connectors,
+      // `openesc config` prints the configuration: a source's options may hold a password.
+      toJSON: () => ({
+        file,
+        connectors: connectors.map(({ source, ...connector }) => ({ ...connector, source: source.kind })),
+      }),
+    });
   } catch (error) {
     if (error instanceof SyncConfigError) throw new ConfigError(name, `${file}: ${error.message}`);
     throw error;

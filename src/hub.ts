@@ -10,7 +10,10 @@ import { SyncEngine } from "./connectors/sync-engine.ts";
 import { UploadImport } from "./connectors/upload-import.ts";
 import { EMBEDDED_MASTER_KEY_FILE } from "./credentials/embedded-master-key.ts";
 import { signalCommits } from "./delivery/commit-signal.ts";
+import { EscRouterClient } from "./delivery/esc-router-client.ts";
 import { EventDelivery } from "./delivery/event-delivery.ts";
+import { MirrorQueue } from "./delivery/mirror-queue.ts";
+import { MirrorSender } from "./delivery/mirror-sender.ts";
 import { RetryPolicy } from "./delivery/retry-policy.ts";
 import type { HubServices } from "./http/hub-services.ts";
 import { type Clock, systemClock } from "./ports/clock.ts";
@@ -30,6 +33,7 @@ import { EventFeedService } from "./services/event-feed-service.ts";
 import { ExpiryJob } from "./services/expiry-job.ts";
 import { IssuerKeyService } from "./services/issuer-key-service.ts";
 import { LeaderLock, PROCESS_HOLDER_ID } from "./services/leader-lock.ts";
+import { MirrorReportService } from "./services/mirror-report-service.ts";
 import { OrganisationService } from "./services/organisation-service.ts";
 import { PersonService } from "./services/person-service.ts";
 import { PublicStatusCache } from "./services/public-status-cache.ts";
@@ -68,6 +72,40 @@ export function createBus(config: Config, log?: NatsEventBusLog): EventBus {
     });
   }
   return new MemoryEventBus();
+}
+
+/**
+ * The mirror to ESC Routers: a bus consumer that queues a job per changed person or card of a mirrored
+ * organisation, and a sender that pushes them, retried as webhooks are (base and longest delay) but never
+ * given up: a job reads the current state, so sending it late is sending it right.
+ */
+function createMirror(
+  config: Config,
+  storage: Storage,
+  clock: Clock,
+  holder: string,
+  delivery: () => EventDelivery | undefined,
+): { queue: MirrorQueue; sender: MirrorSender } {
+  const organisations = config.mirrors.map((m) => m.organisationId);
+  const client = new EscRouterClient(
+    new GuardedOutboundHttp({
+      allowPrivateAddresses: config.allowPrivateMirrors,
+      userAgent: "OpenESC-Mirror/1",
+    }),
+    { timeoutMs: config.webhookTimeoutMs, userAgent: "OpenESC-Mirror/1" },
+  );
+  const policy = new RetryPolicy({
+    baseDelayMs: config.webhookRetryBaseMs,
+    maxDelayMs: config.webhookRetryMaxMs,
+    horizonMs: Number.MAX_SAFE_INTEGER,
+  });
+  return {
+    queue: new MirrorQueue(storage, clock, organisations, { onQueued: () => delivery()?.wakeMirror() }),
+    sender: new MirrorSender(storage, clock, client, config.mirrors, policy, {
+      holder,
+      timeoutMs: config.webhookTimeoutMs,
+    }),
+  };
 }
 
 /** The embedded hub's holder id, the same across restarts (see `createServices`). */
@@ -148,6 +186,9 @@ export function createServices(
       // Often enough that a change missed by the bus (another process's list) is signed within a ttl.
       signEveryMs: Math.min(60_000, config.statusListTtlSeconds * 1000),
     },
+    ...(config.mirrors.length > 0
+      ? { mirror: createMirror(config, storage, clock, holder, () => delivery) }
+      : {}),
   });
   const eventDelivery = delivery;
   const syncEngine = new SyncEngine(ctx, { escnPrefix: config.escnPrefix });
@@ -195,6 +236,7 @@ export function createServices(
         holder,
       }),
       onCardsDeleted: forgetCards,
+      mirroredOrganisations: config.mirrors.map((m) => m.organisationId),
     }),
     cards: new CardService(ctx, {
       escnPrefix: config.escnPrefix,
@@ -202,6 +244,7 @@ export function createServices(
       cache,
     }),
     consents: new ConsentService(ctx, { cache }),
+    mirrors: new MirrorReportService(storage, config.mirrors),
     imports: new UploadImport(syncEngine, {
       directory: join(config.dataDir, "uploads"),
       maxBytes: config.importMaxBytes,

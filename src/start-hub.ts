@@ -45,6 +45,13 @@ export async function startHub(config: Config): Promise<RunningHub> {
       log.warn("no master key (OPENESC_MASTER_KEY or OPENESC_MASTER_KEY_FILE): credentials cannot be issued");
     }
   }
+  // A connector of OPENESC_SYNC_CONFIG whose source cannot be set up stops the hub now, not at each run.
+  try {
+    await services.syncs.check();
+  } catch (error) {
+    await storage.close().catch(() => undefined);
+    throw new StartupError(`OPENESC_SYNC_CONFIG: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const app = await buildApp({ ...config, services, logger: log });
   const { generatedSecret } = await bootstrapOperator({ storage, clock: systemClock }, config.adminToken);
   if (generatedSecret !== null) {
@@ -68,6 +75,8 @@ export async function startHub(config: Config): Promise<RunningHub> {
   await app.listen({ port: config.port, host: config.host });
   // Purges what is past its documented period; only the process holding the lease "retention" runs it.
   services.retention.start(config.retentionIntervalMinutes * 60_000, app.log);
+  // The connectors of OPENESC_SYNC_CONFIG with a schedule; one process at a time runs each (lease `sync:<name>`).
+  services.syncs.start(app.log);
   app.log.info(
     { publicUrl: config.publicUrl, dataDir: config.dataDir, store: storage.engine },
     "OpenESC hub ready",
@@ -75,6 +84,7 @@ export async function startHub(config: Config): Promise<RunningHub> {
   return {
     app,
     async stop() {
+      await services.syncs.stop();
       await services.retention.stop();
       // First: it ends the event streams, which the server would otherwise wait for.
       await services.delivery.stop();

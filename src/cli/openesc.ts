@@ -11,6 +11,7 @@ import { createServices, createStorage } from "../hub.ts";
 import { verifyAuditTrail } from "../services/audit-verifier.ts";
 import { serveUntilSignalled } from "../start-hub.ts";
 import { registerImportCommand } from "./import-command.ts";
+import { registerMirrorCommand } from "./mirror-command.ts";
 import { registerSyncCommand } from "./sync-command.ts";
 import { registerVerifyCommand } from "./verify-command.ts";
 import { registerWalletCommand } from "./wallet-command.ts";
@@ -98,6 +99,7 @@ export function buildCli(): Command {
     });
 
   registerImportCommand(program);
+  registerMirrorCommand(program);
   registerSyncCommand(program);
   registerVerifyCommand(program);
   registerWalletCommand(program);

@@ -12,11 +12,7 @@ import type { Command } from "commander";
 import { ConfigError, loadConfig } from "../config.ts";
 import type { Source } from "../connectors/source-record.ts";
 import { openConfiguredSource, SourceConfigError } from "../connectors/sources/open-configured-source.ts";
-import {
-  type ConnectorConfig,
-  parseSyncConfig,
-  SyncConfigError,
-} from "../connectors/sync-config.ts";
+import { type ConnectorConfig, parseSyncConfig, SyncConfigError } from "../connectors/sync-config.ts";
 import type { SyncEngine } from "../connectors/sync-engine.ts";
 import { isOpenEscError } from "../domain/errors.ts";
 import { runConnectorJob, withHubStore } from "./connector-run.ts";

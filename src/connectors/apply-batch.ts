@@ -25,6 +25,10 @@ export interface BatchRun {
   readonly connector: string;
   readonly organisationId: string;
   readonly at: string;
+  /** Whether the run remembers whom it found (false for an upload, which withdraws no one). */
+  readonly remembers: boolean;
+  /** The API token the run acts through, or null: its audit entries name it. */
+  readonly tokenId: string | null;
 }
 
 /**
@@ -73,7 +77,7 @@ export async function applyBatch(
   const audit: NewAuditEntry[] = [];
   const record = (event: DomainEvent, change: AuditedChange) => {
     events.push(event);
-    audit.push(connectorAuditEntry(change, organisationId, at));
+    audit.push(connectorAuditEntry(change, organisationId, at, run.tokenId));
   };
   for (const plan of plans) {
     const person = personOf(plan);
@@ -122,6 +126,7 @@ export async function applyBatch(
   }
   await tx.outbox.append(events);
   await tx.audit.append(audit);
+  if (!run.remembers) return;
   await tx.connectorPresence.markSeen(
     run.connector,
     organisationId,

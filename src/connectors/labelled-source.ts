@@ -37,5 +37,8 @@ export function failingSource(description: string, message: string): Source {
 
 /** `text` with every secret masked. */
 export function scrubbed(text: string, secrets: readonly string[]): string {
-  return secrets.reduce((masked, secret) => (secret === "" ? masked : masked.split(secret).join("***")), text);
+  return secrets.reduce(
+    (masked, secret) => (secret === "" ? masked : masked.split(secret).join("***")),
+    text,
+  );
 }

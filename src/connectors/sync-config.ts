@@ -54,7 +54,10 @@ export function parseSyncConfig(text: string): SyncConfig {
   } catch (error) {
     // The parser's message may quote the text, secrets included: only where it broke is said.
     const at = /position (\d+)/.exec((error as Error).message)?.[1];
-    throw new SyncConfigError("the configuration", `is not JSON${at === undefined ? "" : ` (at character ${at})`}`);
+    throw new SyncConfigError(
+      "the configuration",
+      `is not JSON${at === undefined ? "" : ` (at character ${at})`}`,
+    );
   }
   if (!isObject(json) || !Array.isArray(json["connectors"]) || json["connectors"].length === 0) {
     throw new SyncConfigError("the configuration", 'must be an object with "connectors", a non-empty list');

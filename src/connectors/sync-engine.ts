@@ -87,7 +87,7 @@ export class SyncEngine {
       };
       // An empty or wholly unreadable source is far more likely a broken export than every student
       // leaving; a run where the store refused rows did not see them all.
-      if (records > 0 && run.storeFailures === 0) {
+      if (options.withdraw !== false && records > 0 && run.storeFailures === 0) {
         const now = this.#ctx.clock.now();
         const counts = dryRun
           ? await previewWithdrawals(storage, withdrawal, { has: (key) => run.met(key) }, now)

@@ -19,4 +19,11 @@ export interface SyncOptions {
   readonly onProblem?: (problem: RecordProblem) => void | Promise<void>;
   /** Problems kept in the result (1000 by default); the count of rejected rows is always exact. */
   readonly problemLimit?: number;
+  /**
+   * Whether the run remembers whom it found and withdraws those missing (true by default). False for a
+   * file uploaded once (`POST /v1/imports`): it writes what it holds, and ends no one.
+   */
+  readonly withdraw?: boolean;
+  /** The API token the run acts through, for its audit entries; absent (null) for a connector the operator runs. */
+  readonly tokenId?: string | null;
 }

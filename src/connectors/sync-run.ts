@@ -186,12 +186,9 @@ export class SyncRun {
         const outcome = await storage.transaction(async (tx) => {
           const at = this.#ctx.clock.now().toISOString();
           const snapshot = await tx.syncState.snapshot(this.#organisationId, keys, escns);
-          const diffed = diffAll(
-            entries,
-            new BatchState(snapshot, this.#organisationId),
-            this.#diffContext(at, entries.length),
-          );
+          // The diff only reads the state: the protected keys below are looked up in the same one.
           const state = new BatchState(snapshot, this.#organisationId);
+          const diffed = diffAll(entries, state, this.#diffContext(at, entries.length));
           const seen = [
             ...diffed.refused.flatMap((r) => (r.linkedPersonId === null ? [] : [r.linkedPersonId])),
             ...protectedKeys.flatMap((key) => {
@@ -204,6 +201,8 @@ export class SyncRun {
             connector: record.connector,
             organisationId: this.#organisationId,
             at,
+            remembers: this.#settings.options.withdraw !== false,
+            tokenId: this.#settings.options.tokenId ?? null,
           };
           await applyBatch(tx, diffed.plans, seen, run);
           const counts = this.tally.summaryWith(

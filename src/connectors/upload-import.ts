@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { InvalidValueError, OpenEscError } from "../domain/errors.ts";
 import { labelledSource } from "./labelled-source.ts";
@@ -24,9 +23,9 @@ export interface UploadImportOptions {
   readonly onChanged?: () => void;
 }
 
-/** A file as it arrives: its bytes, and the native format they are in. */
+/** A file as it arrives: its bytes (a stream), and the native format they are in. */
 export interface Upload {
-  readonly bytes: Readable;
+  readonly bytes: AsyncIterable<Buffer>;
   readonly format: FileFormat;
 }
 
@@ -45,7 +44,7 @@ const PROBLEM_LIMIT = 1000;
  *
  * ```ts
  * const imports = new UploadImport(engine, { directory: "/var/lib/openesc/uploads", maxBytes: 256 << 20 });
- * const result = await imports.run("999888777", { bytes: part.file, format: "csv" }, { dryRun, tokenId });
+ * const result = await imports.run("999888777", { bytes: part.file, format: "csv" }, { dryRun: false, tokenId });
  * ```
  */
 export class UploadImport {
@@ -80,9 +79,12 @@ export class UploadImport {
     await mkdir(this.#directory, { recursive: true, mode: 0o700 });
     const file = join(this.#directory, `upload-${randomUUID()}.${upload.format}`);
     let started = false;
+    let close = async (): Promise<unknown> => undefined;
     try {
       await this.#receive(upload.bytes, file);
-      const source = await opened(labelledSource(openSource(file, upload.format), `upload:${upload.format}`));
+      const read = await opened(labelledSource(openSource(file, upload.format), `upload:${upload.format}`));
+      close = read.close;
+      const source = read.source;
       started = !options.dryRun;
       return await this.#engine.run(organisationId, source, {
         connector: UPLOAD_CONNECTOR,
@@ -95,12 +97,13 @@ export class UploadImport {
     } finally {
       // A run that failed may have written some batches.
       if (started) this.#onChanged();
+      await close();
       await rm(file, { force: true });
     }
   }
 
   /** Writes the bytes to `file` as they come, counting them; past the limit, stops and refuses. */
-  async #receive(bytes: Readable, file: string): Promise<void> {
+  async #receive(bytes: AsyncIterable<Buffer>, file: string): Promise<void> {
     const max = this.maxBytes;
     let size = 0;
     await pipeline(
@@ -123,9 +126,10 @@ export class UploadImport {
 
 /**
  * The source with its first item already read: a file that cannot be read at all (no header, not the
- * format) fails here, before the engine records a run, as a 400 with the source's reason.
+ * format) fails here, before the engine records a run, as a 400 with the source's reason. `close` lets
+ * the file go, however far the source was read.
  */
-async function opened(source: Source): Promise<Source> {
+async function opened(source: Source): Promise<{ source: Source; close: () => Promise<unknown> }> {
   const iterator = source.items()[Symbol.asyncIterator]();
   let first: IteratorResult<SourceItem>;
   try {
@@ -135,15 +139,18 @@ async function opened(source: Source): Promise<Source> {
     const short = reason.replace(/^upload:\w+: /, "").slice(0, 1000);
     throw new InvalidValueError("VALIDATION_FAILED", "file", short);
   }
+  const close = async () => iterator.return?.();
   return {
-    description: source.description,
-    async *items(): AsyncGenerator<SourceItem> {
-      try {
-        for (let next = first; !next.done; next = await iterator.next()) yield next.value;
-      } finally {
-        // A run that stops early closes the file.
-        await iterator.return?.();
-      }
+    source: {
+      description: source.description,
+      async *items(): AsyncGenerator<SourceItem> {
+        try {
+          for (let next = first; !next.done; next = await iterator.next()) yield next.value;
+        } finally {
+          await close();
+        }
+      },
     },
+    close,
   };
 }

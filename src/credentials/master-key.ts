@@ -48,7 +48,10 @@ export function readMasterKey(env: Env): MasterKey {
     );
   }
   if (inline !== undefined) return masterKeyOf(decodeKey(inline, MASTER_KEY_VARIABLE));
-  if (file !== undefined) return masterKeyOf(decodeKey(readOwnerOnlyFile(file, MASTER_KEY_FILE_VARIABLE), MASTER_KEY_FILE_VARIABLE));
+  if (file !== undefined)
+    return masterKeyOf(
+      decodeKey(readOwnerOnlyFile(file, MASTER_KEY_FILE_VARIABLE), MASTER_KEY_FILE_VARIABLE),
+    );
   throw new ConfigError(
     MASTER_KEY_VARIABLE,
     `is not set (nor ${MASTER_KEY_FILE_VARIABLE}); give 32 random bytes as base64 or 64 hex characters`,

@@ -7,6 +7,8 @@ import type { ExpiryJob } from "../services/expiry-job.ts";
 import type { LeaderLock } from "../services/leader-lock.ts";
 import { DISPATCH_GROUP, EventDispatcher } from "./event-dispatcher.ts";
 import { FeedWatch } from "./feed-watch.ts";
+import { MIRROR_GROUP, type MirrorQueue } from "./mirror-queue.ts";
+import type { MirrorSender } from "./mirror-sender.ts";
 import { OutboxRelay } from "./outbox-relay.ts";
 import { Pump, type PumpLog } from "./pump.ts";
 import type { RetryPolicy } from "./retry-policy.ts";
@@ -28,13 +30,19 @@ export interface EventDeliveryOptions {
     /** How often lists that changed unseen, or whose tokens age, are signed. */
     readonly signEveryMs: number;
   };
+  /** Mirrors organisations to ESC Routers (a consumer group and a sender of its own), when any is configured. */
+  readonly mirror?: {
+    readonly queue: MirrorQueue;
+    readonly sender: MirrorSender;
+  };
 }
 
 /**
  * The way a change travels after it commits, wired together for one process: the relay moves outbox
  * events to the bus (one process at a time); the dispatcher, a member of the bus's consumer group, queues
  * a webhook delivery per matching subscription; the sender sends what is due; the feed watch wakes the
- * server-sent-event streams; the expiry job turns passing dates into events. Commits in this process
+ * server-sent-event streams; the expiry job turns passing dates into events; when mirrors are configured,
+ * a group of its own queues mirror jobs and a sender pushes them to the ESC Routers. Commits in this process
  * wake the relay and the streams at once; everything else is also found by polling.
  */
 export class EventDelivery {
@@ -49,6 +57,7 @@ export class EventDelivery {
   #senderPump: Pump | undefined;
   #expiryPump: Pump | undefined;
   #statusListPump: Pump | undefined;
+  #mirrorPump: Pump | undefined;
   #consumers: BusConsumer[] = [];
   #started = false;
 
@@ -77,6 +86,11 @@ export class EventDelivery {
     this.#senderPump?.wake();
   }
 
+  /** Mirror jobs were queued: push them now. */
+  wakeMirror(): void {
+    this.#mirrorPump?.wake();
+  }
+
   async start(log?: PumpLog): Promise<void> {
     if (this.#started) return;
     this.#started = true;
@@ -100,6 +114,15 @@ export class EventDelivery {
         { idleMs: statusLists.signEveryMs, log },
       );
     }
+    const mirror = this.#options.mirror;
+    if (mirror) {
+      await this.#storage.transaction((tx) => tx.mirrorJobs.releaseClaims(this.#options.sender.holder));
+      this.#consumers.push(await this.bus.consume(MIRROR_GROUP, (batch) => mirror.queue.handle(batch)));
+      this.#mirrorPump = new Pump("ESC Router mirror", () => mirror.sender.runOnce(), {
+        idleMs: pollMs,
+        log,
+      });
+    }
     // Commits of other processes sharing the store wake this one's relay and streams at once.
     if (this.#storage.watchCommits) {
       this.#consumers.push(await this.#storage.watchCommits(() => this.eventsCommitted()));
@@ -121,6 +144,7 @@ export class EventDelivery {
     this.#senderPump.start();
     this.#expiryPump.start();
     this.#statusListPump?.start();
+    this.#mirrorPump?.start();
   }
 
   async stop(): Promise<void> {
@@ -131,6 +155,7 @@ export class EventDelivery {
       this.#senderPump?.stop(),
       this.#expiryPump?.stop(),
       this.#statusListPump?.stop(),
+      this.#mirrorPump?.stop(),
     ]);
     for (const consumer of this.#consumers.splice(0)) await consumer.stop().catch(() => undefined);
     await this.sender.drain();

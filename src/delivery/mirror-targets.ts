@@ -95,14 +95,20 @@ function targetOf(entry: unknown, where: string): MirrorTarget {
   const record = entry as Record<string, unknown>;
   const unknown = Object.keys(record).filter((k) => !(FIELDS as readonly string[]).includes(k));
   if (unknown.length > 0) {
-    throw new ConfigError(where, `has fields it does not know: ${unknown.join(", ")} (known: ${FIELDS.join(", ")})`);
+    throw new ConfigError(
+      where,
+      `has fields it does not know: ${unknown.join(", ")} (known: ${FIELDS.join(", ")})`,
+    );
   }
   const { organisation, url, token } = record;
   if (typeof organisation !== "string" || !/^[A-Za-z0-9._-]{1,100}$/.test(organisation)) {
     throw new ConfigError(where, "organisation must be the organisation's identifier at the hub (its PIC)");
   }
   if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
-    throw new ConfigError(where, `token must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters`);
+    throw new ConfigError(
+      where,
+      `token must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters`,
+    );
   }
   // It goes into a header: a control character or a space would break it, or split it.
   if (!/^[\x21-\x7e]+$/.test(token)) {
@@ -112,7 +118,8 @@ function targetOf(entry: unknown, where: string): MirrorTarget {
 }
 
 function routerUrlOf(raw: unknown, where: string): string {
-  const shape = "url must be the router's absolute http(s) base URL, such as https://esc-router.example/esc-rest";
+  const shape =
+    "url must be the router's absolute http(s) base URL, such as https://esc-router.example/esc-rest";
   if (typeof raw !== "string") throw new ConfigError(where, shape);
   let url: URL;
   try {

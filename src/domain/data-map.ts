@@ -59,7 +59,8 @@ export const RETENTION_SETTINGS = {
   },
   OPENESC_DELIVERY_RETENTION_DAYS: {
     defaultDays: 7,
-    meaning: "how long a webhook delivery is kept after it went through, for the subscriber to see",
+    meaning:
+      "how long a webhook delivery is kept after it went through, for the subscriber to see, and an ESC Router mirror's job that removed its subject or was refused, for the organisation's report",
   },
 } as const;
 export type RetentionSetting = keyof typeof RETENTION_SETTINGS;
@@ -165,9 +166,18 @@ const RETAIN = {
     text: "not stored: handed back to the caller that sent the presentation; the hub keeps nothing",
   },
   connectorRun: { text: "while the organisation takes part; not personal data" },
+  uploadOutcome: {
+    text: "not stored: answered to the caller that uploaded the file; the run's record keeps its counts only",
+  },
+  configured: { text: "not stored: read from the hub's sync configuration at start" },
   presence: {
     text: "while the person's link at that organisation exists (it goes with the link), or until the connector ends their status after the grace period",
   },
+  mirrorJob: {
+    text: "while the ESC Router holds the person or card, so that its removal can be sent when the hub's record goes; a job that removed its subject, or was refused, `OPENESC_DELIVERY_RETENTION_DAYS` after; every job of an organisation once its mirror is no longer configured",
+    setting: "OPENESC_DELIVERY_RETENTION_DAYS",
+  },
+  mirrorConfigured: { text: "not stored: read from the hub's configuration at start" },
   computed: { text: "not stored: computed when read" },
   wording: { text: "not stored: published in the code, never changed once published" },
 } as const satisfies Record<string, Retention>;
@@ -1151,7 +1161,7 @@ export const DATA_MAP = {
   }),
   "connectorRun.record": field({
     description:
-      "A connector's run: its number, the connector's name, the organisation, a description of the source (a file's path, a directory's or a database's address), whether it is running, completed or failed and why, when it started and finished, and how many rows it read, created, updated, left unchanged, found missing, ended and rejected; no record and no problem of a row; never shown",
+      "A connector's run, or an upload's: its number, the connector's name (`upload` for a file sent to the API), the organisation, a description of the source (a file's path as configured, a directory's or a database's address, `upload:csv`), whether it is running, completed or failed and why, when it started and finished, and how many rows it read, created, updated, left unchanged, found missing, ended and rejected; no record and no problem of a row; shown to its organisation",
     category: "technical",
     personal: false,
     stored: [
@@ -1172,8 +1182,104 @@ export const DATA_MAP = {
       "connector_runs.error",
     ],
     purposes: ["card-management", "status-management"],
-    shownFor: [],
+    shownFor: ["card-management"],
+    shownTo: { "card-management": ["institution", "student-service"] },
     retention: RETAIN.connectorRun,
+  }),
+  "upload.outcome": field({
+    description:
+      "What an import of an uploaded file answers beyond its run's counts: whether it was a dry run (which records nothing, not even the run), its first 1,000 refused rows, each with its row or line, the column or key at fault, the rule broken and where in the file, and whether more were refused; names no student",
+    category: "technical",
+    personal: false,
+    stored: [],
+    purposes: ["card-management"],
+    shownTo: { "card-management": ["institution", "student-service"] },
+    retention: RETAIN.uploadOutcome,
+  }),
+  "connector.configuration": field({
+    description:
+      "A connector of the hub's sync configuration (`OPENESC_SYNC_CONFIG`) for the organisation: its name, the kind of its source, how often the hub runs it and after how many days a student missing from its source is ended; never its source's address, options or credentials",
+    category: "organisation",
+    personal: false,
+    stored: [],
+    purposes: ["card-management", "status-management"],
+    shownFor: ["card-management"],
+    shownTo: { "card-management": ["institution", "student-service"] },
+    retention: RETAIN.configured,
+  }),
+
+  // -- The mirror to an ESC Router: an organisation's persons and cards pushed to a production router. ------
+  "mirrorJob.subject": field({
+    description:
+      "The ESI of a person or the ESCN of a card the organisation's mirror pushes to its ESC Router; a person's ESI is replaced by its pseudonym once the router removed them",
+    category: "identifier",
+    personal: true,
+    stored: ["mirror_jobs.subject"],
+    purposes: ["card-management"],
+    retention: RETAIN.mirrorJob,
+  }),
+  "mirrorJob.subjectKey": field({
+    description:
+      "The pseudonym an erasure leaves of the person's ESI (the ESCN, for a card), by which the events of a person removed at the hub still find the job that can remove them from the router; never shown",
+    category: "pseudonymous",
+    personal: true,
+    stored: ["mirror_jobs.subject_key"],
+    purposes: ["card-management"],
+    shownFor: [],
+    retention: RETAIN.mirrorJob,
+  }),
+  "mirrorJob.organisation": field({
+    description: "The organisation whose person or card the job pushes; never shown (each sees only its own)",
+    category: "organisation",
+    personal: false,
+    stored: ["mirror_jobs.organisation_id"],
+    purposes: ["card-management"],
+    shownFor: [],
+    retention: RETAIN.mirrorJob,
+  }),
+  "mirrorJob.state": field({
+    description:
+      "Whether the job is about a person or a card; pending, done or refused; the operation last sent (PUT, POST or DELETE); failed attempts since the subject last changed",
+    category: "technical",
+    personal: false,
+    stored: ["mirror_jobs.kind", "mirror_jobs.state", "mirror_jobs.operation", "mirror_jobs.attempts"],
+    purposes: ["card-management"],
+    retention: RETAIN.mirrorJob,
+  }),
+  "mirrorJob.attempts": field({
+    description:
+      "When the job was queued, when its next attempt is due, when the latest was made with the router's HTTP status, error code and message (or why no answer came), and when the router accepted or refused",
+    category: "technical",
+    personal: false,
+    stored: [
+      "mirror_jobs.queued_at",
+      "mirror_jobs.next_attempt_at",
+      "mirror_jobs.last_attempt_at",
+      "mirror_jobs.last_status",
+      "mirror_jobs.last_code",
+      "mirror_jobs.last_message",
+      "mirror_jobs.settled_at",
+    ],
+    purposes: ["card-management"],
+    retention: RETAIN.mirrorJob,
+  }),
+  "mirror.router": field({
+    description:
+      "The base URL of the ESC Router an organisation's persons and cards are mirrored to; the router's token is never shown",
+    category: "organisation",
+    personal: false,
+    stored: [],
+    purposes: ["card-management"],
+    retention: RETAIN.mirrorConfigured,
+  }),
+  "mirror.progress": field({
+    description:
+      "How many of the organisation's mirror jobs are pending, retrying, done and refused, when the router last accepted one, and the latest failure of a job still pending",
+    category: "technical",
+    personal: false,
+    stored: [],
+    purposes: ["card-management"],
+    retention: RETAIN.computed,
   }),
 
   // -- The hub itself. ------------------------------------------------------------------------------------
@@ -1265,4 +1371,8 @@ export const NON_DATA_COLUMNS: Readonly<Record<string, string>> = {
     "a random value a wallet signs into its key proof, spent once; tied to no offer and no person",
   "credential_nonces.expires_at": "until when it is accepted; the retention job deletes it after",
   "connector_presence.person_id": "reference to the person",
+  "mirror_jobs.id": "internal row number (cursor position of the refusals)",
+  "mirror_jobs.position": "the place in the feed of the latest event that queued the job",
+  "mirror_jobs.claimed_by": "which process is pushing the job",
+  "mirror_jobs.claimed_until": "until when another process leaves it alone",
 };

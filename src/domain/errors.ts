@@ -72,6 +72,8 @@ export const ERROR_CODES = {
   DELIVERY_NOT_FOUND: "not-found",
   ROUTE_NOT_FOUND: "not-found",
   CREDENTIAL_OFFER_NOT_FOUND: "not-found",
+  MIRROR_NOT_FOUND: "not-found",
+  CONNECTOR_RUN_NOT_FOUND: "not-found",
   ORGANISATION_EXISTS: "conflict",
   PERSON_EXISTS: "conflict",
   CARD_EXISTS: "conflict",

@@ -16,14 +16,18 @@ import { escRouterPublicRoutes } from "./routes/esc-router-v2/public-routes.ts";
 import { healthRoutes } from "./routes/health-routes.ts";
 import { nativeAuditRoutes } from "./routes/v1/audit-routes.ts";
 import { nativeCardRoutes } from "./routes/v1/card-routes.ts";
+import { connectorRoutes } from "./routes/v1/connector-routes.ts";
 import { nativeConsentRoutes } from "./routes/v1/consent-routes.ts";
 import { credentialRoutes } from "./routes/v1/credential-routes.ts";
 import { nativeDataSubjectRightsRoutes } from "./routes/v1/data-subject-rights-routes.ts";
 import { eventRoutes } from "./routes/v1/event-routes.ts";
+import { importRoutes } from "./routes/v1/import-routes.ts";
+import { mirrorRoutes } from "./routes/v1/mirror-routes.ts";
 import { nativeOrganisationRoutes } from "./routes/v1/organisation-routes.ts";
 import { nativePersonRoutes } from "./routes/v1/person-routes.ts";
 import { nativeStudentStatusRoutes } from "./routes/v1/student-status-routes.ts";
 import { subscriptionRoutes } from "./routes/v1/subscription-routes.ts";
+import { CONNECTOR_SCHEMAS } from "./schemas/connector-schemas.ts";
 import { ESC_ROUTER_V2_SCHEMAS } from "./schemas/esc-router-v2-schemas.ts";
 import { EVENT_SCHEMAS } from "./schemas/event-schemas.ts";
 import { NATIVE_SCHEMAS } from "./schemas/native-schemas.ts";
@@ -57,7 +61,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // Bodies are JSON only: without this, Fastify's built-in text/plain parser hands a string to the
   // schema (a 400 about the body's type) where the client needs to hear 415 about its content type.
   app.removeContentTypeParser("text/plain");
-  const schemas = [...ESC_ROUTER_V2_SCHEMAS, ...NATIVE_SCHEMAS, ...EVENT_SCHEMAS];
+  const schemas = [...ESC_ROUTER_V2_SCHEMAS, ...NATIVE_SCHEMAS, ...EVENT_SCHEMAS, ...CONNECTOR_SCHEMAS];
   for (const schema of schemas) app.addSchema(schema);
   installValidators(app, schemas);
   // Every route registered from here on answers only the fields its purpose may see (docs/privacy.md).
@@ -108,6 +112,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       subscriptionRoutes(scope, deps);
       eventRoutes(scope, deps);
       credentialRoutes(scope, deps);
+      mirrorRoutes(scope, deps);
+      importRoutes(scope, deps);
+      connectorRoutes(scope, deps);
     },
     { prefix: "/v1" },
   );

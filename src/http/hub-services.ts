@@ -15,6 +15,7 @@ import type { DataSubjectRightsService } from "../services/data-subject-rights-s
 import type { EventFeedService } from "../services/event-feed-service.ts";
 import type { ExpiryJob } from "../services/expiry-job.ts";
 import type { IssuerKeyService } from "../services/issuer-key-service.ts";
+import type { MirrorReportService } from "../services/mirror-report-service.ts";
 import type { OrganisationService } from "../services/organisation-service.ts";
 import type { PersonService } from "../services/person-service.ts";
 import type { RetentionJob } from "../services/retention-job.ts";
@@ -54,6 +55,8 @@ export interface HubServices {
   readonly issuance: CredentialIssuanceService;
   readonly verification: CredentialVerificationService;
   readonly credentialStatus: CredentialStatusUpdater;
+  /** The report of each organisation's mirror to an ESC Router (the mirror itself runs with `delivery`). */
+  readonly mirrors: MirrorReportService;
   /** Files uploaded to `POST /v1/imports`, run through the sync engine. */
   readonly imports: UploadImport;
   /** The connectors of `OPENESC_SYNC_CONFIG`: listed by the edge, run by the serving process (`start-hub.ts`). */

@@ -18,7 +18,10 @@ export interface RetentionPeriods {
   readonly consentProofDays: number;
   /** Days an audit entry is kept. */
   readonly auditRetentionDays: number;
-  /** Days a delivered webhook delivery is kept for its subscriber to see. */
+  /**
+   * Days a delivered webhook delivery is kept for its subscriber to see, and a mirror job that left the ESC
+   * Router holding nothing (a removal) or was refused, for the organisation's report.
+   */
   readonly deliveryRetentionDays: number;
 }
 
@@ -37,6 +40,8 @@ export interface RetentionReport {
   readonly credentialsPurged: number;
   /** Credential offers and nonces past their expiry. */
   readonly credentialOffersPurged: number;
+  /** Mirror jobs past their period, or of organisations no longer mirrored. */
+  readonly mirrorJobsPurged: number;
 }
 
 /** Where a scheduled run reports (a pino logger fits). */
@@ -53,6 +58,8 @@ export interface RetentionJobOptions {
   readonly onCardsDeleted?: (escns: readonly Escn[]) => void;
   /** Rows removed per transaction, so that a large purge never holds the store for long. */
   readonly batchSize?: number;
+  /** Organisations with a mirror to an ESC Router: the jobs of any other are purged (default none). */
+  readonly mirroredOrganisations?: readonly string[];
 }
 
 const MS_PER_DAY = 86_400_000;
@@ -71,7 +78,9 @@ type Counts = { -readonly [K in Exclude<keyof RetentionReport, "ran">]: number }
  *    organisation holds no card of that person any more; a person left without links goes with its
  *    consents;
  * 3. withdrawn consents `consentProofDays` after their withdrawal;
- * 4. audit entries older than `auditRetentionDays`, moving the chain's anchor so the rest still verifies.
+ * 4. audit entries older than `auditRetentionDays`, moving the chain's anchor so the rest still verifies;
+ * 5. mirror jobs that left the router holding nothing, or were refused, `deliveryRetentionDays` after,
+ *    and every job of an organisation no longer mirrored.
  *
  * Each removal writes its events (`card.deleted`, `person.unlinked`) like any change, and the ESI in the
  * events of a removed link (of every event, once the person is gone) is replaced by its pseudonym, as an
@@ -143,6 +152,7 @@ export class RetentionJob {
       auditEntriesPurged: 0,
       credentialsPurged: 0,
       credentialOffersPurged: 0,
+      mirrorJobsPurged: 0,
     };
     if (this.#stopped || !(await this.#options.lock.acquire())) return { ran: false, ...counts };
     const now = this.#ctx.clock.now();
@@ -165,6 +175,11 @@ export class RetentionJob {
         await tx.nonces.purgeExpiredBefore(at);
         return tx.credentialOffers.purgeExpiredBefore(at);
       });
+      counts.mirrorJobsPurged += await this.#step(
+        async (tx) =>
+          (await tx.mirrorJobs.purgeSettledBefore(deliveredBefore)) +
+          (await tx.mirrorJobs.purgeUnmirrored(this.#options.mirroredOrganisations ?? [])),
+      );
       const auditBefore = new Date(now.getTime() - auditRetentionDays * MS_PER_DAY).toISOString();
       counts.auditEntriesPurged += await this.#step(async (tx) => {
         const last = await tx.audit.lastSeqBefore(auditBefore);

@@ -12,6 +12,7 @@ import type { DomainEvent } from "../../src/domain/events.ts";
 import { type IsoDate, parseIsoDate } from "../../src/domain/iso-date.ts";
 import type { IssuedCredential } from "../../src/domain/issued-credential.ts";
 import type { IssuerKeyRecord } from "../../src/domain/issuer-key-record.ts";
+import type { MirrorJob } from "../../src/domain/mirror-job.ts";
 import type { Person, PersonLink } from "../../src/domain/person.ts";
 import { type Pic, parsePic } from "../../src/domain/pic.ts";
 import type { StatusListRecord } from "../../src/domain/status-list-record.ts";
@@ -3122,7 +3123,12 @@ export function storageConformance(name: string, open: () => Promise<StorageUnde
             ["upload", pic],
           ] as const) {
             made.push(
-              await tx.connectorRuns.start({ connector: name, organisationId: org, source: "s", startedAt: AT }),
+              await tx.connectorRuns.start({
+                connector: name,
+                organisationId: org,
+                source: "s",
+                startedAt: AT,
+              }),
             );
           }
           return made;
@@ -3150,6 +3156,284 @@ export function storageConformance(name: string, open: () => Promise<StorageUnde
           ids(await store().read.connectorRuns.listByOrganisation(newPic(), null, { after: 0, limit: 10 })),
           [],
         );
+      });
+    });
+    describe("mirror jobs", () => {
+      const LATER = "2026-10-15T10:05:00.000Z";
+      const mirrorJob = (
+        organisationId: string,
+        subject: string | null,
+        subjectKey: string,
+        position: number,
+      ) =>
+        ({
+          organisationId,
+          kind: "card",
+          subject,
+          subjectKey,
+          position,
+          queuedAt: AT,
+        }) as const;
+      const claim = (organisationIds: readonly string[], holder = "p1", now = AT) =>
+        store().transaction((tx) =>
+          tx.mirrorJobs.claimDue({ now, holder, until: LATER, limit: 100, organisationIds }),
+        );
+
+      it("keeps one job per subject, queued again only by a later event, and claimed by one holder at a time", async () => {
+        const pic = newPic();
+        const escn = generateEscn({ prefix: "001", pic });
+        assert.equal(
+          await store().transaction((tx) => tx.mirrorJobs.enqueue([mirrorJob(pic, escn, escn, 10)])),
+          1,
+        );
+        // The same event again (a replay) and an older one queue nothing.
+        assert.equal(
+          await store().transaction((tx) =>
+            tx.mirrorJobs.enqueue([mirrorJob(pic, escn, escn, 10), mirrorJob(pic, escn, escn, 9)]),
+          ),
+          0,
+        );
+        const [job, ...more] = await claim([pic]);
+        assert.ok(job);
+        assert.deepEqual(more, []);
+        assert.deepEqual(job, {
+          id: job.id,
+          organisationId: pic,
+          kind: "card",
+          subject: escn,
+          subjectKey: escn,
+          position: 10,
+          state: "pending",
+          attempts: 0,
+          queuedAt: AT,
+          nextAttemptAt: AT,
+          operation: null,
+          lastAttemptAt: null,
+          lastStatus: null,
+          lastCode: null,
+          lastMessage: null,
+          settledAt: null,
+        });
+        // Claimed: nobody else takes it until the claim lapses, nor does another organisation's claim.
+        assert.deepEqual(await claim([pic], "p2"), []);
+        assert.deepEqual(await claim([newPic()], "p2", LATER), []);
+
+        // A failure keeps it pending until its next attempt.
+        await store().transaction((tx) =>
+          tx.mirrorJobs.settle(job.id, 10, {
+            state: "failed",
+            at: AT_MS,
+            status: 503,
+            operation: "PUT",
+            code: null,
+            message: "answered 503",
+            nextAttemptAt: LATER,
+          }),
+        );
+        assert.deepEqual(await claim([pic], "p2"), []);
+        const [retried] = await claim([pic], "p2", LATER);
+        assert.ok(retried);
+        assert.equal(retried.attempts, 1);
+        assert.equal(retried.lastStatus, 503);
+        assert.equal(retried.lastMessage, "answered 503");
+        assert.equal(retried.lastAttemptAt, AT_MS);
+
+        // Queued again while claimed: the outcome of the older state is not recorded, the job stays due.
+        await store().transaction((tx) => tx.mirrorJobs.enqueue([mirrorJob(pic, escn, escn, 11)]));
+        await store().transaction((tx) =>
+          tx.mirrorJobs.settle(retried.id, 10, {
+            state: "done",
+            at: LATER,
+            status: 200,
+            operation: "PUT",
+            subject: null,
+          }),
+        );
+        const again = await store().read.mirrorJobs.find(pic, "card", escn);
+        assert.equal(again?.state, "pending");
+        assert.equal(again?.position, 11);
+        assert.equal(again?.attempts, 0);
+        const [third] = await claim([pic], "p3", LATER);
+        assert.equal(third?.id, job.id);
+        await store().transaction((tx) =>
+          tx.mirrorJobs.settle(job.id, 11, {
+            state: "done",
+            at: LATER,
+            status: 204,
+            operation: "DELETE",
+            subject: "erased:0123456789abcdef",
+          }),
+        );
+        const done = await store().read.mirrorJobs.find(pic, "card", escn);
+        assert.equal(done?.state, "done");
+        assert.equal(done?.settledAt, LATER);
+        assert.equal(done?.operation, "DELETE");
+        assert.equal(done?.subject, "erased:0123456789abcdef");
+        assert.equal(done?.lastMessage, null);
+        assert.deepEqual(await claim([pic], "p4", "2030-01-01T00:00:00.000Z"), []);
+      });
+
+      it("queues for an erased subject only a job that still holds the ESI, and a postponed job waits", async () => {
+        const pic = newPic();
+        const key = `erased:${randomBytes(8).toString("hex")}`;
+        // No job yet: the pseudonym alone makes none.
+        assert.equal(
+          await store().transaction((tx) =>
+            tx.mirrorJobs.enqueue([{ ...mirrorJob(pic, null, key, 5), kind: "person" }]),
+          ),
+          0,
+        );
+        assert.equal(await store().read.mirrorJobs.find(pic, "person", key), undefined);
+        const { esi } = newEsi("mirror");
+        await store().transaction((tx) =>
+          tx.mirrorJobs.enqueue([{ ...mirrorJob(pic, esi, key, 6), kind: "person" }]),
+        );
+        const [job] = await claim([pic]);
+        assert.ok(job);
+        await store().transaction((tx) =>
+          tx.mirrorJobs.settle(job.id, 6, { state: "postponed", nextAttemptAt: LATER }),
+        );
+        const waiting = await store().read.mirrorJobs.find(pic, "person", key);
+        assert.equal(waiting?.state, "pending");
+        assert.equal(waiting?.nextAttemptAt, LATER);
+        assert.equal(waiting?.attempts, 0);
+        assert.equal(waiting?.lastAttemptAt, null);
+        const [due] = await claim([pic], "p2", LATER);
+        assert.ok(due);
+        await store().transaction((tx) =>
+          tx.mirrorJobs.settle(due.id, 6, {
+            state: "done",
+            at: LATER,
+            status: 200,
+            operation: "PUT",
+            subject: null,
+          }),
+        );
+        // The person's events now carry the pseudonym: the job that holds the ESI is queued again…
+        assert.equal(
+          await store().transaction((tx) =>
+            tx.mirrorJobs.enqueue([{ ...mirrorJob(pic, null, key, 7), kind: "person" }]),
+          ),
+          1,
+        );
+        const [removal] = await claim([pic], "p3", LATER);
+        assert.equal(removal?.subject, esi);
+        await store().transaction((tx) =>
+          tx.mirrorJobs.settle(job.id, 7, {
+            state: "done",
+            at: LATER,
+            status: 204,
+            operation: "DELETE",
+            subject: key,
+          }),
+        );
+        // …and once it keeps only the pseudonym, another such event queues nothing.
+        assert.equal(
+          await store().transaction((tx) =>
+            tx.mirrorJobs.enqueue([{ ...mirrorJob(pic, null, key, 8), kind: "person" }]),
+          ),
+          0,
+        );
+        assert.equal((await store().read.mirrorJobs.find(pic, "person", key))?.subject, key);
+      });
+
+      it("sums up an organisation's jobs, lists its refusals in pages, and purges what is past its period", async () => {
+        const pic = newPic();
+        const escns = generateEscns(5, { prefix: "001", pic });
+        await store().transaction((tx) =>
+          tx.mirrorJobs.enqueue(escns.map((escn, i) => mirrorJob(pic, escn, escn, 100 + i))),
+        );
+        const empty = await store().read.mirrorJobs.summary(newPic());
+        assert.deepEqual(empty, {
+          pending: 0,
+          done: 0,
+          refused: 0,
+          retrying: 0,
+          lastSuccessAt: null,
+          lastFailure: null,
+        });
+        const jobs = await claim([pic]);
+        assert.equal(jobs.length, 5);
+        const [a, b, c, d] = jobs as [MirrorJob, MirrorJob, MirrorJob, MirrorJob];
+        await store().transaction(async (tx) => {
+          await tx.mirrorJobs.settle(a.id, a.position, {
+            state: "done",
+            at: AT_MS,
+            status: 200,
+            operation: "PUT",
+            subject: null,
+          });
+          for (const job of [b, c]) {
+            await tx.mirrorJobs.settle(job.id, job.position, {
+              state: "refused",
+              at: AT,
+              status: 400,
+              operation: "POST",
+              code: "PROCESSOR_UNKNOWN",
+              message: `refused ${job.subject}`,
+            });
+          }
+          await tx.mirrorJobs.settle(d.id, d.position, {
+            state: "failed",
+            at: LATER,
+            status: 401,
+            operation: "PUT",
+            code: "TOKEN_INVALID",
+            message: "the token is not valid",
+            nextAttemptAt: "2030-01-01T00:00:00.000Z",
+          });
+        });
+        assert.deepEqual(await store().read.mirrorJobs.summary(pic), {
+          pending: 2,
+          done: 1,
+          refused: 2,
+          retrying: 1,
+          lastSuccessAt: AT_MS,
+          lastFailure: { at: LATER, status: 401, code: "TOKEN_INVALID", message: "the token is not valid" },
+        });
+        const first = await store().read.mirrorJobs.listRefused(pic, { after: 0, limit: 1 });
+        assert.deepEqual(
+          first.items.map((j) => [
+            j.subject,
+            j.state,
+            j.lastStatus,
+            j.lastCode,
+            j.lastMessage,
+            j.operation,
+            j.settledAt,
+          ]),
+          [[b.subject, "refused", 400, "PROCESSOR_UNKNOWN", `refused ${b.subject}`, "POST", AT]],
+        );
+        assert.equal(first.next, b.id);
+        const second = await store().read.mirrorJobs.listRefused(pic, { after: b.id, limit: 1 });
+        assert.deepEqual(
+          second.items.map((j) => j.id),
+          [c.id],
+        );
+        assert.equal(second.next, null);
+        assert.deepEqual(
+          (await store().read.mirrorJobs.listRefused(newPic(), { after: 0, limit: 10 })).items,
+          [],
+        );
+
+        // A restarted holder takes its claims back.
+        assert.ok((await store().transaction((tx) => tx.mirrorJobs.releaseClaims("p1"))) >= 1);
+        assert.equal((await claim([pic], "p2")).length, 1);
+
+        // Refusals go after the period; a done upsert stays while the router holds the card.
+        assert.equal(await store().transaction((tx) => tx.mirrorJobs.purgeSettledBefore(AT)), 0);
+        assert.equal(await store().transaction((tx) => tx.mirrorJobs.purgeSettledBefore(LATER)), 2);
+        assert.equal((await store().read.mirrorJobs.summary(pic)).refused, 0);
+        assert.equal((await store().read.mirrorJobs.summary(pic)).done, 1);
+        // An organisation no longer mirrored loses every job; the others keep theirs.
+        const kept = newPic();
+        const keptEscn = generateEscn({ prefix: "001", pic: kept });
+        await store().transaction((tx) => tx.mirrorJobs.enqueue([mirrorJob(kept, keptEscn, keptEscn, 1)]));
+        await store().transaction((tx) => tx.mirrorJobs.purgeUnmirrored([kept]));
+        assert.deepEqual(await store().read.mirrorJobs.summary(pic), empty);
+        assert.equal((await store().read.mirrorJobs.summary(kept)).pending, 1);
+        await store().transaction((tx) => tx.mirrorJobs.purgeUnmirrored([]));
+        assert.equal((await store().read.mirrorJobs.summary(kept)).pending, 0);
       });
     });
   });

@@ -33,6 +33,8 @@ if (missing === undefined) {
   // Status lists follow verdicts from the bus: revocation on the clustered setup.
   await import("../credentials/credential-lifecycle.test.ts");
   await import("../credentials/credential-revocation.test.ts");
+  // The mirror to an ESC Router: its own consumer group, and its queue on PostgreSQL.
+  await import("../connectors/esc-router-mirror.test.ts");
 } else {
   const { skip, fail } = missing as { skip: string; fail: boolean };
   describe("event suites on PostgreSQL and NATS", () => {

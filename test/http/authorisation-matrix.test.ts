@@ -148,6 +148,8 @@ interface Ctx {
   readonly txCode: string;
   /** A presentation of the credential issued in `before`, for VERIFIER with this test's tag as nonce. */
   readonly presentation: string;
+  /** A run of one of A's connectors, as `GET /v1/connectors/runs/{id}` names it. */
+  readonly runId: string;
 }
 
 /** The same request about identifiers that exist nowhere. */
@@ -163,6 +165,7 @@ function unknownCtx(ctx: Ctx): Ctx {
     deliveryId: "999999999",
     offerId: randomUUID(),
     preAuthorizedCode: randomUUID(),
+    runId: "999999999",
   };
 }
 
@@ -228,6 +231,17 @@ class CsvBody {
   constructor(readonly text: string) {}
 }
 
+/** A file uploaded as `multipart/form-data`, in the part `file`, as `curl -F file=@students.csv` sends it. */
+class MultipartBody {
+  static readonly BOUNDARY = "openesc-matrix-boundary";
+  constructor(readonly csv: string) {}
+
+  bytes(): string {
+    const b = MultipartBody.BOUNDARY;
+    return `--${b}\r\nContent-Disposition: form-data; name="file"; filename="students.csv"\r\nContent-Type: text/csv\r\n\r\n${this.csv}\r\n--${b}--\r\n`;
+  }
+}
+
 async function call(
   caller: Caller,
   method: string,
@@ -238,6 +252,9 @@ async function call(
   if (payload instanceof CsvBody) {
     options.payload = payload.text;
     options.headers = { "content-type": "text/csv" };
+  } else if (payload instanceof MultipartBody) {
+    options.payload = payload.bytes();
+    options.headers = { "content-type": `multipart/form-data; boundary=${MultipartBody.BOUNDARY}` };
   } else if (payload instanceof URLSearchParams) {
     options.payload = payload.toString();
     options.headers = { "content-type": "application/x-www-form-urlencoded" };
@@ -319,6 +336,14 @@ async function fresh(options: { subscription?: boolean; credentials?: boolean } 
       now: () => clock.now(),
     });
   }
+  const run = await hub.services.storage.transaction((tx) =>
+    tx.connectorRuns.start({
+      connector: "sis",
+      organisationId: A,
+      source: "csv:students.csv",
+      startedAt: clock.now().toISOString(),
+    }),
+  );
   // Any write the request under test makes gets a later timestamp than the data above.
   tick();
   return {
@@ -342,6 +367,7 @@ async function fresh(options: { subscription?: boolean; credentials?: boolean } 
     preAuthorizedCode: offered.code,
     txCode: offered.txCode,
     presentation,
+    runId: String(run.id),
   };
 }
 
@@ -550,6 +576,21 @@ function ownerAndOperator(success: Outcome, others: Outcome): Record<Authenticat
 const SUBSCRIPTION_NOT_FOUND = refused(404, "SUBSCRIPTION_NOT_FOUND");
 const ISSUER_OF_A = `https://hub.example.org/issuers/${A}`;
 
+/**
+ * Imports, connectors and runs are an institution's (or a student-service organisation's) own: another
+ * institution has its own; card bureaus, service providers and the operator have none.
+ */
+function connectorsOwnerOnly(success: Outcome, otherInstitution: Outcome): Record<Authenticated, Outcome> {
+  return {
+    owner: success,
+    bureau: FORBIDDEN,
+    other: otherInstitution,
+    unlistedBureau: FORBIDDEN,
+    serviceProvider: FORBIDDEN,
+    operator: FORBIDDEN,
+  };
+}
+
 /** An issuer's keys are its own: another institution finds no such organisation; others lack the scope. */
 function issuerOnly(success: Outcome): Record<Authenticated, Outcome> {
   return {
@@ -572,6 +613,57 @@ function subscriptionOwnerOnly(success: Outcome): Record<Authenticated, Outcome>
     serviceProvider: SUBSCRIPTION_NOT_FOUND,
     operator: SCOPE_MISSING,
   };
+}
+
+const MIRROR_NOT_FOUND = refused(404, "MIRROR_NOT_FOUND");
+/** Where A's persons and cards are mirrored (nothing is sent: no delivery runs in this suite). */
+const MIRROR_URL = "https://esc-router.example/esc-rest";
+/** A card of A's that A's router refused, seeded in the store. */
+const MIRROR_REFUSED_ESCN = "3e506370-826a-103d-bf76-001999888777";
+
+/** A mirror is its organisation's: others, card bureaus included, have none; those without student data are refused. */
+function mirrorOwnerOnly(success: Outcome): Record<Authenticated, Outcome> {
+  return {
+    owner: success,
+    bureau: MIRROR_NOT_FOUND,
+    other: MIRROR_NOT_FOUND,
+    unlistedBureau: MIRROR_NOT_FOUND,
+    serviceProvider: FORBIDDEN,
+    operator: FORBIDDEN,
+  };
+}
+
+/** A card of A's, refused by A's router: what the mirror's report and refusals show. */
+async function seedMirrorRefusal(): Promise<void> {
+  const at = clock.now().toISOString();
+  await hub.services.storage.transaction(async (tx) => {
+    await tx.mirrorJobs.enqueue([
+      {
+        organisationId: A,
+        kind: "card",
+        subject: MIRROR_REFUSED_ESCN,
+        subjectKey: MIRROR_REFUSED_ESCN,
+        position: 1,
+        queuedAt: at,
+      },
+    ]);
+    const [job] = await tx.mirrorJobs.claimDue({
+      now: at,
+      holder: "seed",
+      until: at,
+      limit: 1,
+      organisationIds: [A],
+    });
+    assert.ok(job);
+    await tx.mirrorJobs.settle(job.id, job.position, {
+      state: "refused",
+      at,
+      status: 400,
+      operation: "POST",
+      code: "PROCESSOR_UNKNOWN",
+      message: "B12345678 is not a registered card bureau",
+    });
+  });
 }
 
 function everyone(outcome: Outcome): Record<Authenticated, Outcome> {
@@ -1182,6 +1274,63 @@ const CASES: readonly RouteCase[] = [
       CARD_NOT_FOUND,
     ),
   },
+  // ---- /v1 imports and connectors: each institution or student-service organisation its own
+  {
+    route: "POST /v1/imports",
+    url: () => "/v1/imports",
+    payload: (ctx) => new MultipartBody(`esi,fullName\n${ctx.esi},Renamed ${ctx.tag}\n`),
+    outcomes: connectorsOwnerOnly(
+      ok(200, async (res, ctx) => {
+        assert.deepEqual([res.json().state, res.json().updated, res.json().created], ["completed", 1, 0]);
+        const person = await must(200, call("owner", "GET", `/v1/persons/${e(ctx.esi)}`));
+        assert.equal(person.json().links[0].fullName, `Renamed ${ctx.tag}`);
+      }),
+      // Another institution imports for itself: a link of its own, A's untouched, and an answer that does
+      // not tell that A holds the student.
+      ok(200, async (res, ctx) => {
+        assert.deepEqual([res.json().updated, res.json().created], [0, 1]);
+        const person = await must(200, call("owner", "GET", `/v1/persons/${e(ctx.esi)}`));
+        assert.deepEqual(
+          person.json().links.map((l: { fullName: string }) => l.fullName),
+          ["Jeanne Exemple"],
+        );
+        const theirs = await must(200, call("other", "GET", `/v1/persons/${e(ctx.esi)}`));
+        assert.deepEqual(
+          theirs.json().links.map((l: { organisationId: string }) => l.organisationId),
+          [B],
+        );
+      }),
+    ),
+  },
+  {
+    route: "GET /v1/connectors",
+    url: () => "/v1/connectors",
+    outcomes: connectorsOwnerOnly(
+      ok(200, (res) => assert.deepEqual(res.json(), { items: [] })),
+      ok(200, (res) => assert.deepEqual(res.json(), { items: [] })),
+    ),
+  },
+  {
+    route: "GET /v1/connectors/runs",
+    url: () => "/v1/connectors/runs?limit=100",
+    outcomes: connectorsOwnerOnly(
+      ok(200, (res, ctx) => assert.equal(res.json().items[0].id, Number(ctx.runId))),
+      ok(200, (res) =>
+        assert.ok(res.json().items.every((r: { connector: string }) => r.connector === "upload")),
+      ),
+    ),
+  },
+  {
+    route: "GET /v1/connectors/runs/:id",
+    url: (ctx) => `/v1/connectors/runs/${ctx.runId}`,
+    outcomes: connectorsOwnerOnly(
+      ok(200, (res, ctx) => {
+        assert.equal(res.json().id, Number(ctx.runId));
+        assert.equal(res.json().connector, "sis");
+      }),
+      refused(404, "CONNECTOR_RUN_NOT_FOUND"),
+    ),
+  },
   // ---- /v1 audit trail: for the organisations that hold student data, about their own students and cards
   {
     route: "GET /v1/audit",
@@ -1500,6 +1649,30 @@ const CASES: readonly RouteCase[] = [
       }),
     ),
   },
+  // ---- The mirror to an ESC Router: A's own, which only A sees.
+  {
+    route: "GET /v1/mirror",
+    url: () => "/v1/mirror",
+    outcomes: mirrorOwnerOnly(
+      ok(200, (res) => {
+        const body = res.json();
+        assert.equal(body.organisation, A);
+        assert.equal(body.url, MIRROR_URL);
+        assert.ok(body.refused >= 1, res.body);
+        assert.doesNotMatch(res.body, /router-token/);
+      }),
+    ),
+  },
+  {
+    route: "GET /v1/mirror/refusals",
+    url: () => "/v1/mirror/refusals?limit=100",
+    outcomes: mirrorOwnerOnly(
+      ok(200, (res) => {
+        const subjects = res.json().items.map((r: { subject: string }) => r.subject);
+        assert.ok(subjects.includes(MIRROR_REFUSED_ESCN), res.body);
+      }),
+    ),
+  },
   // ---- What each issuer publishes, and the OpenID4VCI endpoints: no API token; one changes nothing.
   ...(
     [
@@ -1605,13 +1778,17 @@ function comparable(res: LightMyRequestResponse, route: string): string {
 
 describe("authorisation matrix: every route × every caller", () => {
   before(async () => {
-    hub = await startTestHub({ clock });
+    hub = await startTestHub({
+      clock,
+      env: { OPENESC_MIRRORS: JSON.stringify([{ organisation: A, url: MIRROR_URL, token: "router-token" }]) },
+    });
     tokens.owner = await hub.onboard(UNIVERSITY);
     tokens.other = await hub.onboard(OTHER_UNIVERSITY);
     tokens.bureau = await hub.onboard(CARD_BUREAU);
     tokens.unlistedBureau = await hub.onboard(UNLISTED_BUREAU);
     tokens.serviceProvider = await hub.onboard(CANTEEN);
     tokens.operator = ADMIN_TOKEN;
+    await seedMirrorRefusal();
     // A lets its card bureau act for it.
     await must(200, call("owner", "PATCH", `/v1/organisations/${A}`, { processors: [CARD_BUREAU.id] }));
 

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Fastify, { type FastifyInstance, type InjectOptions } from "fastify";
 import {
@@ -236,8 +239,35 @@ describe("the data map enforcement, on the real hub", () => {
     return response;
   };
 
+  /** A folder with the hub's sync configuration: one connector of the university, and its file. */
+  const syncs = mkdtempSync(join(tmpdir(), "openesc-data-map-syncs-"));
+  const student = { esi: ESI, fullName: "Jeanne Exemple", statusState: "enrolled", validFrom: "2026-09-01" };
+  writeFileSync(join(syncs, "students.jsonl"), `${JSON.stringify(student)}\n`);
+  writeFileSync(
+    join(syncs, "connectors.json"),
+    JSON.stringify({
+      connectors: [
+        {
+          name: "sis",
+          organisation: UNIVERSITY.id,
+          everyMinutes: 60,
+          source: { kind: "jsonl", path: "students.jsonl" },
+        },
+      ],
+    }),
+  );
+
   before(async () => {
-    hub = await startTestHub({ clock });
+    hub = await startTestHub({
+      clock,
+      env: {
+        OPENESC_SYNC_CONFIG: join(syncs, "connectors.json"),
+        // The university is mirrored to an ESC Router; nothing is sent (no delivery runs here).
+        OPENESC_MIRRORS: JSON.stringify([
+          { organisation: UNIVERSITY.id, url: "https://esc-router.example/esc-rest", token: "router-token" },
+        ]),
+      },
+    });
     routes = disclosuresOf(hub.app);
     uni = await hub.onboard(UNIVERSITY);
     await hub.onboard(CARD_BUREAU);
@@ -285,7 +315,10 @@ describe("the data map enforcement, on the real hub", () => {
     );
     escn = card.json<{ cardNumber: string }>().cardNumber;
   });
-  after(() => hub?.close());
+  after(async () => {
+    await hub?.close();
+    rmSync(syncs, { recursive: true, force: true });
+  });
 
   /** Checks one answer of the route `METHOD /template` against what its purpose may see. */
   function walk(route: string, status: number, body: unknown): void {
@@ -440,6 +473,20 @@ describe("the data map enforcement, on the real hub", () => {
         },
         200,
       ],
+      [
+        // One good row and one refused, so that the answer carries a problem to walk.
+        "POST /v1/imports",
+        {
+          method: "POST",
+          url: "/v1/imports",
+          token: uni,
+          headers: { "content-type": "multipart/form-data; boundary=b0undary" },
+          payload:
+            '--b0undary\r\nContent-Disposition: form-data; name="file"; filename="s.csv"\r\n' +
+            `Content-Type: text/csv\r\n\r\nesi,fullName\n${ESI_2},Jean Exemple\nnot-an-esi,X\r\n--b0undary--\r\n`,
+        },
+        200,
+      ],
       ["GET /v1/me", { method: "GET", url: "/v1/me", token: uni }, 200],
       [
         "POST /v1/organisations",
@@ -538,6 +585,19 @@ describe("the data map enforcement, on the real hub", () => {
     );
     walk("DELETE /v1/organisations/:id/tokens/:tokenId", 200, revoked.json());
 
+    // The connector's last run is shown with it: one run first.
+    assert.equal((await hub.services.syncs.runNow("sis")).ran, true);
+    const connectors = await call({ method: "GET", url: "/v1/connectors", token: uni }, 200);
+    assert.equal(connectors.json().items[0].lastRun.state, "completed", connectors.body);
+    walk("GET /v1/connectors", 200, connectors.json());
+    const runs = await call({ method: "GET", url: "/v1/connectors/runs", token: uni }, 200);
+    walk("GET /v1/connectors/runs", 200, runs.json());
+    const run = await call(
+      { method: "GET", url: `/v1/connectors/runs/${runs.json().items[0].id}`, token: uni },
+      200,
+    );
+    walk("GET /v1/connectors/runs/:id", 200, run.json());
+
     // Subscriptions: their routes need the id the creation answers, and a delivery in the queue.
     const created = await call(
       {
@@ -616,6 +676,44 @@ describe("the data map enforcement, on the real hub", () => {
       ["GET /v1/events", { method: "GET", url: "/v1/events?after=0", token: uni }, 200],
     ];
     for (const [route, request, status] of subscriptionCalls) {
+      const answer = await call(request, status);
+      walk(route, status, answer.json());
+    }
+
+    // The mirror's report, with a card the router refused so that the refusals carry one to walk.
+    await storage.transaction(async (tx) => {
+      await tx.mirrorJobs.enqueue([
+        {
+          organisationId: T,
+          kind: "card",
+          subject: escn,
+          subjectKey: escn,
+          position: 1,
+          queuedAt: clock.now().toISOString(),
+        },
+      ]);
+      const [job] = await tx.mirrorJobs.claimDue({
+        now: clock.now().toISOString(),
+        holder: "test",
+        until: clock.now().toISOString(),
+        limit: 1,
+        organisationIds: [T],
+      });
+      assert.ok(job);
+      await tx.mirrorJobs.settle(job.id, job.position, {
+        state: "refused",
+        at: clock.now().toISOString(),
+        status: 400,
+        operation: "POST",
+        code: "PROCESSOR_UNKNOWN",
+        message: `${CARD_BUREAU.id} is not a registered card bureau`,
+      });
+    });
+    const mirrorCalls: [string, InjectOptions & { token?: string }, number][] = [
+      ["GET /v1/mirror", { method: "GET", url: "/v1/mirror", token: uni }, 200],
+      ["GET /v1/mirror/refusals", { method: "GET", url: "/v1/mirror/refusals", token: uni }, 200],
+    ];
+    for (const [route, request, status] of mirrorCalls) {
       const answer = await call(request, status);
       walk(route, status, answer.json());
     }

@@ -1068,6 +1068,121 @@ describe("fuzz: every route, any input", () => {
     );
   });
 
+  it("random uploads, forms well made or broken, to the import answer below 500, problems without raw controls", async (t: TestContext) => {
+    t.diagnostic(`FUZZ_SEED=${SEED}`);
+    const header = "esi,fullName,email,statusState,validFrom,cardType,issuedAt,expiresAt";
+    const field = fc.oneof(identifierLike, text, fc.constantFrom('"', '"a,b"', "=1+1", "", "enrolled"));
+    const csvFile = fc
+      .tuple(fc.boolean(), fc.array(fc.array(field, { maxLength: 9 }), { maxLength: 6 }))
+      .map(([withHeader, rows]) =>
+        [...(withHeader ? [header] : []), ...rows.map((r) => r.join(","))].join("\n"),
+      );
+    const jsonlFile = fc
+      .array(fc.oneof(fc.json({ maxDepth: 2 }), fc.record({ esi: identifierLike, fullName: text })), {
+        maxLength: 5,
+      })
+      .map((lines) => lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n"));
+    const content = fc.oneof(
+      csvFile.map((f) => Buffer.from(f, "utf8")),
+      jsonlFile.map((f) => Buffer.from(f, "utf8")),
+      fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+    );
+    const part = fc.record({
+      name: fc.constantFrom("file", "file", "file", "format", "students", "__proto__", ""),
+      filename: fc.option(
+        fc.constantFrom("s.csv", "s.jsonl", "s.ndjson", "s.txt", "", "../../x.csv", "é\u0000.csv"),
+      ),
+      type: fc.option(
+        fc.constantFrom(
+          "text/csv",
+          "application/jsonl",
+          "application/octet-stream",
+          "text/plain",
+          "x/y; a=b",
+        ),
+      ),
+      content: fc.oneof(
+        content,
+        fc.constantFrom("csv", "jsonl", "xml").map((f) => Buffer.from(f)),
+      ),
+    });
+    /** What a client means to send: the file alone, in the part `file`, its format said by its type and name. */
+    const intended = fc
+      .tuple(content, fc.constantFrom(["s.csv", "text/csv"], ["s.jsonl", "application/jsonl"]))
+      .map(([bytes, [filename, type]]) => [{ name: "file", filename, type, content: bytes }]);
+    const boundary = "fuzz-boundary";
+    const encode = (
+      parts: readonly { name: string; filename: string | null; type: string | null; content: Buffer }[],
+    ) =>
+      Buffer.concat([
+        ...parts.flatMap((p) => [
+          Buffer.from(
+            `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"` +
+              `${p.filename === null ? "" : `; filename="${p.filename}"`}\r\n` +
+              `${p.type === null ? "" : `Content-Type: ${p.type}\r\n`}\r\n`,
+          ),
+          p.content,
+          Buffer.from("\r\n"),
+        ]),
+        Buffer.from(`--${boundary}--\r\n`),
+      ]);
+    const form = fc.oneof(fc.array(part, { minLength: 0, maxLength: 3 }).map(encode), intended.map(encode));
+    const body = fc.oneof(
+      { weight: 4, arbitrary: form },
+      {
+        weight: 1,
+        arbitrary: fc.tuple(form, fc.nat()).map(([f, cut]) => f.subarray(0, cut % (f.length + 1))),
+      },
+      { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)) },
+    );
+    const anyRequest = fc.tuple(
+      body,
+      fc.constantFrom(
+        `multipart/form-data; boundary=${boundary}`,
+        "multipart/form-data",
+        "multipart/form-data; boundary=other",
+        "multipart/mixed; boundary=x",
+        "text/csv",
+      ),
+      fc.constantFrom("", "dryRun=true", "dryRun=true&format=csv", "format=x", "dryRun=yes"),
+      fc.constantFrom<Caller>("uni", "bureau", "none"),
+    );
+    /** An import as a client means it, whose file only is random: it reaches the engine. */
+    const meant = fc.tuple(
+      intended.map(encode),
+      fc.constant(`multipart/form-data; boundary=${boundary}`),
+      fc.constantFrom("", "dryRun=true"),
+      fc.constant<Caller>("uni"),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(anyRequest, meant), async ([payload, type, query, who]) => {
+        const token = tokens[who];
+        const headers: Record<string, string> = {
+          "content-type": type,
+          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        };
+        const url = `/v1/imports${query === "" ? "" : `?${query}`}`;
+        const res = await hub.request({ method: "POST", url, headers, payload });
+        const req: SentRequest = { method: "POST", url, headers, payload: payload.toString("latin1") };
+        checkAnswer(req, res);
+        if (res.statusCode !== 200) return;
+        const answer = res.json<{ problems: Record<string, unknown>[]; rejected: number }>();
+        assert.ok(answer.problems.length <= answer.rejected, describeRequest(req, res));
+        for (const problem of answer.problems) {
+          assert.deepEqual(
+            Object.keys(problem),
+            ["row", "field", "reason", "locator"],
+            describeRequest(req, res),
+          );
+          for (const value of Object.values(problem)) {
+            assert.doesNotMatch(String(value), RAW_CONTROL, describeRequest(req, res));
+          }
+        }
+      }),
+      runs(200),
+    );
+  });
+
   it("random methods and paths off the route table are a 4xx in the shape of their part", async (t: TestContext) => {
     t.diagnostic(`FUZZ_SEED=${SEED}`);
     const prefixes = [

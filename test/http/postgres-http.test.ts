@@ -32,6 +32,7 @@ if (availability.skip === false) {
   await import("../credentials/openid4vci-endpoints.test.ts");
   await import("../credentials/issuer-keys.test.ts");
   await import("../credentials/credential-verification.test.ts");
+  await import("../connectors/import-api.test.ts");
 } else {
   const { skip, fail } = availability;
   describe("HTTP suites on PostgreSQL", () => {

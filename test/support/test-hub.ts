@@ -113,6 +113,8 @@ export async function startTestHub(
       return token.json<{ token: string }>().token;
     },
     async close() {
+      // Started by the tests that run scheduled syncs (after onboarding the organisations they sync).
+      await services.syncs.stop();
       await services.delivery.stop();
       // As a stopping hub does (src/start-hub.ts), with a shorter grace: a client's kept-alive socket
       // must not hold a test up.

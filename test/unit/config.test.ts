@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
+import { inspect } from "node:util";
 import { ConfigError, loadConfig } from "../../src/config.ts";
 
 const TOKEN = "an-operator-token-of-at-least-32-characters";
@@ -131,6 +133,8 @@ describe("loadConfig from the environment", () => {
       OPENESC_STATUS_LIST_VALIDITY_HOURS: "6",
       OPENESC_CREDENTIAL_OFFER_MINUTES: "30",
       OPENESC_TX_CODE_ATTEMPTS: "3",
+      OPENESC_ALLOW_PRIVATE_MIRRORS: "true",
+      OPENESC_IMPORT_MAX_BYTES: "1048576",
     });
     const { masterKey, ...rest } = config;
     assert.equal(masterKey, null, "no master key given: none is made here");
@@ -176,6 +180,11 @@ describe("loadConfig from the environment", () => {
         statusListValidityHours: 6,
         credentialOfferMinutes: 30,
         txCodeAttempts: 3,
+        mirrors: [],
+        allowPrivateMirrors: true,
+        importMaxBytes: 1_048_576,
+        // A file to read: its own test is in test/connectors/scheduled-syncs.test.ts.
+        syncConfig: null,
       },
     );
   });
@@ -369,5 +378,82 @@ describe("the configuration object", () => {
       { OPENESC_WEBHOOK_RETRY_BASE_MS: "5000", OPENESC_WEBHOOK_RETRY_MAX_MS: "10" },
       "OPENESC_WEBHOOK_RETRY_MAX_MS",
     );
+  });
+});
+
+describe("the mirrors to ESC Routers", () => {
+  const TOKEN_AT_ROUTER = "router-token-8c1f3b7e2a94d06f";
+  const entry = (extra: Record<string, unknown> = {}) => ({
+    organisation: "999888777",
+    url: "https://esc-router.example/esc-rest/",
+    token: TOKEN_AT_ROUTER,
+    ...extra,
+  });
+  const mirrorsOf = (entries: unknown) => loadConfig({ OPENESC_MIRRORS: JSON.stringify(entries) }).mirrors;
+
+  it("reads them from OPENESC_MIRRORS, none by default, and never shows a token", () => {
+    assert.deepEqual(loadConfig({}).mirrors, []);
+    assert.equal(loadConfig({}).allowPrivateMirrors, false);
+    const [mirror, ...rest] = mirrorsOf([
+      entry(),
+      entry({ organisation: "111222333", url: "http://10.0.0.5:8080/esc-rest" }),
+    ]);
+    assert.equal(rest.length, 1);
+    assert.equal(mirror?.organisationId, "999888777");
+    assert.equal(mirror?.url, "https://esc-router.example/esc-rest");
+    assert.equal(mirror?.authorization(), `Bearer ${TOKEN_AT_ROUTER}`);
+    const config = loadConfig({ OPENESC_MIRRORS: JSON.stringify([entry()]) });
+    assert.doesNotMatch(JSON.stringify(config), new RegExp(TOKEN_AT_ROUTER));
+    assert.match(
+      JSON.stringify(config),
+      /"mirrors":\[\{"organisation":"999888777","url":"https:\/\/esc-router\.example\/esc-rest","token":"\(set\)"\}\]/,
+    );
+    assert.doesNotMatch(inspect(config, { depth: 5 }), new RegExp(TOKEN_AT_ROUTER));
+    assert.ok(Object.isFrozen(config.mirrors) && Object.isFrozen(mirror));
+  });
+
+  it("reads them from an owner-only file, and refuses a file others may read", () => {
+    const dir = mkdtempSync(join(tmpdir(), "openesc-mirrors-"));
+    try {
+      const file = join(dir, "mirrors.json");
+      writeFileSync(file, JSON.stringify([entry()]), { mode: 0o600 });
+      assert.equal(loadConfig({ OPENESC_MIRRORS_FILE: file }).mirrors[0]?.organisationId, "999888777");
+      chmodSync(file, 0o644);
+      assert.throws(() => loadConfig({ OPENESC_MIRRORS_FILE: file }), /OPENESC_MIRRORS_FILE .*chmod 600/);
+      assertRejected({ OPENESC_MIRRORS_FILE: join(dir, "missing.json") }, "OPENESC_MIRRORS_FILE");
+      assertRejected({ OPENESC_MIRRORS: "[]", OPENESC_MIRRORS_FILE: file }, "OPENESC_MIRRORS");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a malformed list, naming the variable and the entry, never the token", () => {
+    const cases: [string, string][] = [
+      ["not JSON", `[{"token": "${TOKEN_AT_ROUTER}"`],
+      ["not an array", JSON.stringify(entry())],
+      ["no organisation", JSON.stringify([entry({ organisation: undefined })])],
+      ["a relative url", JSON.stringify([entry({ url: "esc-router.example/esc-rest" })])],
+      ["an ftp url", JSON.stringify([entry({ url: "ftp://esc-router.example/esc-rest" })])],
+      ["a url with a password", JSON.stringify([entry({ url: "https://u:p@esc-router.example/esc-rest" })])],
+      ["a url with a query", JSON.stringify([entry({ url: "https://esc-router.example/esc-rest?x=1" })])],
+      ["an empty token", JSON.stringify([entry({ token: "" })])],
+      ["a token with a line break", JSON.stringify([entry({ token: `${TOKEN_AT_ROUTER}\r\nX-Evil: 1` })])],
+      ["an unknown field", JSON.stringify([entry({ secret: TOKEN_AT_ROUTER })])],
+      ["one organisation twice", JSON.stringify([entry(), entry()])],
+    ];
+    for (const [what, value] of cases) {
+      assert.throws(
+        () => loadConfig({ OPENESC_MIRRORS: value }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError, `${what}: ${String(error)}`);
+          assert.match(error.message, /OPENESC_MIRRORS/, what);
+          assert.ok(!error.message.includes(TOKEN_AT_ROUTER), `${what}: ${error.message}`);
+          return true;
+        },
+        what,
+      );
+    }
+    assert.throws(() => mirrorsOf([entry(), entry({ url: "nope" })]), /OPENESC_MIRRORS entry 2/);
+    assertRejected({ OPENESC_ALLOW_PRIVATE_MIRRORS: "yes" }, "OPENESC_ALLOW_PRIVATE_MIRRORS");
   });
 });

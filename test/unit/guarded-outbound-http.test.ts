@@ -187,6 +187,50 @@ describe("GuardedOutboundHttp, private addresses allowed (local test servers)", 
     assert.equal(received?.headers["user-agent"], "OpenESC-Webhooks");
   });
 
+  it("sends any method, with a body or none, and hands back the answer's body (an ESC Router's error)", async () => {
+    const server = await httpServer((req, res) =>
+      req.method === "PUT"
+        ? res.writeHead(400, { "content-type": "application/json" }).end('{"code":"X","message":"no"}')
+        : res.writeHead(204).end(),
+    );
+    const put = await client.request("PUT", `${server.origin}/api/v2/cards/1`, {
+      headers: { authorization: "Bearer t", "content-type": "application/json" },
+      body: '{"cardNumber":"1"}',
+      timeoutMs: 2000,
+    });
+    assert.deepEqual(put, {
+      status: 400,
+      location: null,
+      retryAfterSeconds: null,
+      body: '{"code":"X","message":"no"}',
+    });
+    const deleted = await client.request("DELETE", `${server.origin}/api/v2/cards/1`, {
+      headers: {},
+      body: null,
+      timeoutMs: 2000,
+    });
+    assert.equal(deleted.status, 204);
+    assert.equal(deleted.body, "");
+    const [first, second] = server.received;
+    assert.equal(first?.method, "PUT");
+    assert.equal(first?.body, '{"cardNumber":"1"}');
+    assert.equal(first?.headers.authorization, "Bearer t");
+    assert.equal(second?.method, "DELETE");
+    assert.equal(second?.headers["content-length"], undefined, "no body, no length");
+  });
+
+  it("keeps no more of an answer's body than the cap", async () => {
+    const small = new GuardedOutboundHttp({ allowPrivateAddresses: true, maxResponseBytes: 1024 });
+    try {
+      const server = await httpServer((_req, res) => res.writeHead(502).end("x".repeat(100_000)));
+      const answer = await small.request("GET", server.origin, { headers: {}, body: null, timeoutMs: 2000 });
+      assert.equal(answer.status, 502);
+      assert.equal(answer.body.length, 1024);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("keeps the caller's user-agent, and sets content-length itself", async () => {
     const server = await httpServer((_req, res) => res.writeHead(204).end());
     await client.post(
@@ -410,6 +454,20 @@ describe("GuardedOutboundHttp, private addresses refused (the default)", () => {
     await sleep(50);
     assert.equal(server.connections, 0, "no byte reached the server");
   }
+
+  it("refuses a private address for any method, as for a POST", async () => {
+    const server = await httpServer((_req, res) => res.writeHead(200).end());
+    await assertFailure(
+      client.request("PUT", `${server.origin}/api/v2/persons/x`, {
+        headers: {},
+        body: "{}",
+        timeoutMs: 2000,
+      }),
+      "address-refused",
+      /loopback address/,
+    );
+    assert.equal(server.connections, 0);
+  });
 
   it("refuses 127.0.0.1 without connecting", async () => {
     await assertRefusedUnseen(client, (server) => `${server.origin}/hook`, /loopback address/);

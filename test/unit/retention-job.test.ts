@@ -449,6 +449,77 @@ describe("the retention job", () => {
     ]);
   });
 
+  it("purges mirror jobs that removed their subject or were refused, after the delivery period, and those no mirror needs", async () => {
+    const mirrored = (mirroredOrganisations: readonly string[]) => {
+      const made = new RetentionJob(
+        { storage, clock, timeZone: "UTC" },
+        {
+          periods: PERIODS,
+          lock: new LeaderLock(storage, clock, "retention", { ttlMs: HOUR, holder: "holder-1" }),
+          mirroredOrganisations,
+        },
+      );
+      jobs.push(made);
+      return made;
+    };
+    /** A job of `organisation` about `subject`, settled as `outcome` says `days` ago. */
+    const settled = async (
+      organisation: string,
+      subject: string,
+      days: number,
+      outcome: { state: "done"; operation: "PUT" | "DELETE" } | { state: "refused" } | { state: "pending" },
+    ) => {
+      const at = instantDaysAgo(days);
+      await storage.transaction(async (tx) => {
+        await tx.mirrorJobs.enqueue([
+          {
+            organisationId: organisation,
+            kind: "card",
+            subject,
+            subjectKey: subject,
+            position: 1,
+            queuedAt: at,
+          },
+        ]);
+        if (outcome.state === "pending") return;
+        const claimed = await tx.mirrorJobs.claimDue({
+          now: at,
+          holder: "h",
+          until: at,
+          limit: 10,
+          organisationIds: [organisation],
+        });
+        const job = claimed.find((j) => j.subject === subject);
+        assert.ok(job);
+        await tx.mirrorJobs.settle(
+          job.id,
+          1,
+          outcome.state === "done"
+            ? { state: "done", at, status: 200, operation: outcome.operation, subject: null }
+            : { state: "refused", at, status: 400, operation: "POST", code: null, message: "no" },
+        );
+      });
+    };
+    await settled(A, "old-removal", 8, { state: "done", operation: "DELETE" });
+    await settled(A, "old-refusal", 8, { state: "refused" });
+    await settled(A, "recent-refusal", 2, { state: "refused" });
+    // The router still holds this card: its job is what can remove it later.
+    await settled(A, "old-upsert", 30, { state: "done", operation: "PUT" });
+    await settled(A, "old-pending", 30, { state: "pending" });
+    await settled(B, "unmirrored", 1, { state: "pending" });
+
+    const report = await mirrored([A]).runOnce();
+
+    assert.equal(report.mirrorJobsPurged, 3);
+    const left = await Promise.all(
+      ["old-removal", "old-refusal", "recent-refusal", "old-upsert", "old-pending"].map(async (subject) =>
+        (await storage.read.mirrorJobs.find(A, "card", subject)) ? subject : null,
+      ),
+    );
+    assert.deepEqual(left.filter(Boolean), ["recent-refusal", "old-upsert", "old-pending"]);
+    assert.equal(await storage.read.mirrorJobs.find(B, "card", "unmirrored"), undefined);
+  });
+
   it("forgets issued credentials once expired, and offers and nonces once dead, keeping live ones", async () => {
     const list = await storage.transaction((tx) =>
       tx.statusLists.insert({ organisationId: A, size: 100_000, bits: 2, createdAt: NOW }),
@@ -519,6 +590,7 @@ describe("the retention job", () => {
       auditEntriesPurged: 0,
       credentialsPurged: 0,
       credentialOffersPurged: 0,
+      mirrorJobsPurged: 0,
     });
     assert.ok(
       await storage.read.cards.findByEscn(due),
@@ -570,6 +642,7 @@ describe("the retention job", () => {
           auditEntriesPurged: 0,
           credentialsPurged: 0,
           credentialOffersPurged: 0,
+          mirrorJobsPurged: 0,
         },
       },
     ]);
@@ -615,6 +688,7 @@ describe("the retention job", () => {
       auditEntriesPurged: 0,
       credentialsPurged: 0,
       credentialOffersPurged: 0,
+      mirrorJobsPurged: 0,
     });
     assert.equal((await storage.read.cards.listForPerson(holder.id)).length, 1);
     // The command gave the lease up: a job of this process takes it at once.

@@ -76,14 +76,20 @@ export class GuardedOutboundHttp implements OutboundHttp {
   }
 
   post(url: string, request: OutboundRequest): Promise<OutboundResponse> {
-    return this.#send("POST", url, request, false);
+    // The body was not read: only the status and its headers count.
+    return this.#send("POST", url, request, false).then(({ body: _body, ...response }) => response);
   }
 
   request(method: OutboundMethod, url: string, request: OutboundExchange): Promise<OutboundAnswer> {
     return this.#send(method, url, request, true);
   }
 
-  #send(method: OutboundMethod, url: string, request: OutboundExchange, keepBody: boolean): Promise<OutboundAnswer> {
+  #send(
+    method: OutboundMethod,
+    url: string,
+    request: OutboundExchange,
+    keepBody: boolean,
+  ): Promise<OutboundAnswer> {
     let target: URL;
     try {
       target = new URL(url);

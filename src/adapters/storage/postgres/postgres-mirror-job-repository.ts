@@ -7,12 +7,7 @@ import {
   type MirrorSummary,
   type NewMirrorJob,
 } from "../../../domain/mirror-job.ts";
-import type {
-  Keyed,
-  KeysetPage,
-  MirrorClaimRequest,
-  MirrorJobRepository,
-} from "../../../ports/storage.ts";
+import type { Keyed, KeysetPage, MirrorClaimRequest, MirrorJobRepository } from "../../../ports/storage.ts";
 import {
   keyedMirrorJobs,
   MIRROR_JOB_COLUMNS,
@@ -125,7 +120,11 @@ export class PostgresMirrorJobRepository implements MirrorJobRepository {
     }
   }
 
-  async find(organisationId: string, kind: MirrorJobKind, subjectKey: string): Promise<MirrorJob | undefined> {
+  async find(
+    organisationId: string,
+    kind: MirrorJobKind,
+    subjectKey: string,
+  ): Promise<MirrorJob | undefined> {
     const { rows } = await this.#db.query<MirrorJobRow>(
       `SELECT ${MIRROR_JOB_COLUMNS} FROM mirror_jobs j
        WHERE j.organisation_id = $1 AND j.kind = $2 AND j.subject_key = $3`,

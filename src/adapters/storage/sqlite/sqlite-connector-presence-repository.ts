@@ -21,13 +21,20 @@ export class SqliteConnectorPresenceRepository implements ConnectorPresenceRepos
     runId: number,
     at: string,
   ): Promise<void> {
-    const upsert = this.#db.statement(
+    if (personIds.length === 0) return;
+    // One statement for the batch. `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the
+    // INSERT, not to a join of the SELECT.
+    this.#db.run(
       `INSERT INTO connector_presence (connector, organisation_id, person_id, run_id, seen_at, missing_since)
-       VALUES (?, ?, ?, ?, ?, NULL)
+       SELECT ?, ?, value, ?, ?, NULL FROM json_each(?) WHERE true
        ON CONFLICT (connector, organisation_id, person_id)
        DO UPDATE SET run_id = excluded.run_id, seen_at = excluded.seen_at, missing_since = NULL`,
+      connector,
+      organisationId,
+      runId,
+      at,
+      JSON.stringify(personIds),
     );
-    for (const personId of personIds) upsert.run(connector, organisationId, personId, runId, at);
   }
 
   async markMissing(

@@ -7,12 +7,7 @@ import {
   type MirrorSummary,
   type NewMirrorJob,
 } from "../../../domain/mirror-job.ts";
-import type {
-  Keyed,
-  KeysetPage,
-  MirrorClaimRequest,
-  MirrorJobRepository,
-} from "../../../ports/storage.ts";
+import type { Keyed, KeysetPage, MirrorClaimRequest, MirrorJobRepository } from "../../../ports/storage.ts";
 import {
   keyedMirrorJobs,
   MIRROR_JOB_COLUMNS,
@@ -133,7 +128,11 @@ export class SqliteMirrorJobRepository implements MirrorJobRepository {
     }
   }
 
-  async find(organisationId: string, kind: MirrorJobKind, subjectKey: string): Promise<MirrorJob | undefined> {
+  async find(
+    organisationId: string,
+    kind: MirrorJobKind,
+    subjectKey: string,
+  ): Promise<MirrorJob | undefined> {
     const row = this.#db.get<MirrorJobRow>(
       `SELECT ${MIRROR_JOB_COLUMNS} FROM mirror_jobs j
        WHERE j.organisation_id = ? AND j.kind = ? AND j.subject_key = ?`,
