@@ -119,25 +119,29 @@ export function diffRecord(
       : "update";
   const link = {
     op: linkOp,
-    value: {
-      organisationId: ctx.organisationId,
-      fullName,
-      academicLevel,
-      email,
-      // The sources know neither; what the API recorded stays.
-      phone: currentLink?.phone ?? null,
-      fax: currentLink?.fax ?? null,
-      createdAt: currentLink?.createdAt ?? ctx.at,
-      updatedAt: linkOp === "keep" && currentLink ? currentLink.updatedAt : ctx.at,
-    },
+    // A link kept is the stored one (nothing writes it): no copy is made for the many rows that changed nothing.
+    value:
+      linkOp === "keep" && currentLink
+        ? currentLink
+        : {
+            organisationId: ctx.organisationId,
+            fullName,
+            academicLevel,
+            email,
+            // The sources know neither; what the API recorded stays.
+            phone: currentLink?.phone ?? null,
+            fax: currentLink?.fax ?? null,
+            createdAt: currentLink?.createdAt ?? ctx.at,
+            updatedAt: ctx.at,
+          },
   };
   const status = record.status ? planStatus(record.status, currentStatus, ctx) : null;
 
-  const ops = [link.op, status?.op, card?.op];
+  const changes = (op: Op | undefined) => op === "create" || op === "update";
   const outcome =
     link.op === "create"
       ? "created"
-      : ops.some((op) => op === "create" || op === "update")
+      : changes(link.op) || changes(status?.op) || changes(card?.op)
         ? "updated"
         : "unchanged";
   return { entry, person, link, status, card, outcome };
@@ -153,8 +157,9 @@ function planStatus(
     current.state === source.state &&
     current.validFrom === source.validFrom &&
     current.validUntil === source.validUntil;
+  if (same) return { op: "keep", current, value: current };
   return {
-    op: current === null ? "create" : same ? "keep" : "update",
+    op: current === null ? "create" : "update",
     current,
     value: {
       organisationId: ctx.organisationId,
@@ -162,7 +167,7 @@ function planStatus(
       validFrom: source.validFrom,
       validUntil: source.validUntil,
       createdAt: current?.createdAt ?? ctx.at,
-      updatedAt: same ? current.updatedAt : ctx.at,
+      updatedAt: ctx.at,
     },
   };
 }
@@ -221,11 +226,8 @@ function planCard(
     };
   }
   const same = (Object.keys(fields) as (keyof typeof fields)[]).every((k) => current[k] === fields[k]);
-  return {
-    op: same ? "keep" : "update",
-    current,
-    value: { ...current, ...fields, updatedAt: same ? current.updatedAt : ctx.at },
-  };
+  if (same) return { op: "keep", current, value: current };
+  return { op: "update", current, value: { ...current, ...fields, updatedAt: ctx.at } };
 }
 
 /** The newest card of a type: the latest issued, then the latest made. */

@@ -235,7 +235,7 @@ describe("the native CSV source", () => {
     );
   });
 
-  it("fails before any row when a required column is missing, naming it and the columns found", async () => {
+  it("fails before any row when a required column is missing, naming it but quoting no cell", async () => {
     const seen: SourceItem[] = [];
     const source = new CsvSource({ path: file(`esi,name,email\n${esi(1)},Jeanne Exemple,\n`) });
     await assert.rejects(
@@ -247,7 +247,8 @@ describe("the native CSV source", () => {
           error.message,
           /^csv:.*students-\d+\.csv: the header has no column "fullName" \(required\)/,
         );
-        assert.match(error.message, /"esi", "name", "email"/);
+        assert.match(error.message, /among its 3/);
+        assert.doesNotMatch(error.message, /name|email/, "a header may be a student's row: never quoted");
         return true;
       },
     );

@@ -142,9 +142,11 @@ export class CsvSource implements Source {
     const missing = REQUIRED.filter((f) => !positions.has(f));
     if (missing.length > 0) {
       const expected = missing.map((f) => show(this.#options.columns?.[f] ?? f)).join(" and ");
-      const found = header.map((h) => show(h.trim())).join(", ");
+      // The cells are not quoted: in a file without a header the "header" is a student's row, and this
+      // message goes to logs and to the record of the run.
       throw new Error(
-        `${this.description}: the header has no column ${expected} (required); it has ${found}`,
+        `${this.description}: the header has no column ${expected} (required) among its ${header.length}; ` +
+          "if the file has no header row, read it without one",
       );
     }
     return {

@@ -6,7 +6,7 @@ import type { Person, PersonLink } from "../../../domain/person.ts";
 import type { StudentStatus, StudentStatusState } from "../../../domain/student-status.ts";
 import type { ConnectorSyncRepository, SyncSnapshot } from "../../../ports/storage.ts";
 import { CARD_SELECT, type CardRow, toCard } from "../rows/card-row.ts";
-import { LINK_COLUMNS, LINK_ON_CONFLICT, linkValues, type PersonRow, toPerson } from "../rows/person-row.ts";
+import { LINK_COLUMNS, LINK_ON_CONFLICT, linkValues } from "../rows/person-row.ts";
 import { STATUS_INSERT_COLUMNS, statusInsertValues } from "../rows/student-status-row.ts";
 import { placeholders, type SqliteConnection } from "./sqlite-connection.ts";
 
@@ -16,57 +16,69 @@ import { placeholders, type SqliteConnection } from "./sqlite-connection.ts";
  */
 const IN_LIST = "(SELECT value FROM json_each(?))";
 
-/** A person with their link and status at one organisation, each null when there is none. */
-interface PersonStateRow extends PersonRow {
-  l_full_name: string | null;
-  l_academic_level: AcademicLevel | null;
-  l_email: string | null;
-  l_phone: string | null;
-  l_fax: string | null;
-  l_created_at: string;
-  l_updated_at: string;
-  s_state: StudentStatusState | null;
-  s_valid_from: string;
-  s_valid_until: string | null;
-  s_created_at: string;
-  s_updated_at: string;
-  s_version: number;
-}
+/*
+ * The snapshot's reads answer arrays, not objects (better-sqlite3's raw mode): a batch's rows become the
+ * domain's objects once, without a row object of named columns each on the way. Their statements are
+ * this repository's own, so raw mode changes no other reader's answers.
+ */
+
+/** A person and their link and status at one organisation (link and status columns null when none). */
+type PersonStateRow = [
+  id: number,
+  esi: string,
+  esiKey: string,
+  createdAt: string,
+  updatedAt: string,
+  fullName: string | null,
+  academicLevel: AcademicLevel | null,
+  email: string | null,
+  phone: string | null,
+  fax: string | null,
+  linkCreatedAt: string,
+  linkUpdatedAt: string,
+  state: StudentStatusState | null,
+  validFrom: IsoDate,
+  validUntil: IsoDate | null,
+  statusCreatedAt: string,
+  statusUpdatedAt: string,
+  version: number,
+];
 
 /** Parameters: the organisation (twice), the ESI keys as a JSON array. */
 const PERSON_STATE_SELECT = `SELECT p.id, p.esi, p.esi_key, p.created_at, p.updated_at,
-    l.full_name AS l_full_name, l.academic_level AS l_academic_level, l.email AS l_email, l.phone AS l_phone,
-    l.fax AS l_fax, l.created_at AS l_created_at, l.updated_at AS l_updated_at,
-    s.state AS s_state, s.valid_from AS s_valid_from, s.valid_until AS s_valid_until,
-    s.created_at AS s_created_at, s.updated_at AS s_updated_at, s.version AS s_version
+    l.full_name, l.academic_level, l.email, l.phone, l.fax, l.created_at, l.updated_at,
+    s.state, s.valid_from, s.valid_until, s.created_at, s.updated_at, s.version
   FROM persons p
   LEFT JOIN person_links l ON l.person_id = p.id AND l.organisation_id = ?
   LEFT JOIN student_statuses s ON s.person_id = p.id AND s.organisation_id = ?
   WHERE p.esi_key IN ${IN_LIST}`;
 
-const linkOf = (row: PersonStateRow, organisationId: string): PersonLink => ({
-  personId: Number(row.id),
-  organisationId,
-  fullName: row.l_full_name as string,
-  academicLevel: row.l_academic_level,
-  email: row.l_email,
-  phone: row.l_phone,
-  fax: row.l_fax,
-  createdAt: row.l_created_at,
-  updatedAt: row.l_updated_at,
-});
+/** A card of the organisation's, without its holder's ESI. */
+type HeldCardRow = [
+  escn: Escn,
+  personId: number,
+  issuerId: string,
+  processorId: string | null,
+  cardType: Card["cardType"],
+  status: Card["status"],
+  inactiveReason: Card["inactiveReason"],
+  issuedAt: IsoDate,
+  expiresAt: IsoDate,
+  displayName: string | null,
+  chipUid: string | null,
+  createdAt: string,
+  updatedAt: string,
+  version: number,
+];
 
-const statusOf = (row: PersonStateRow, person: Person, organisationId: string): StudentStatus => ({
-  personId: person.id,
-  esi: person.esi,
-  organisationId,
-  state: row.s_state as StudentStatusState,
-  validFrom: row.s_valid_from as IsoDate,
-  validUntil: row.s_valid_until as IsoDate | null,
-  createdAt: row.s_created_at,
-  updatedAt: row.s_updated_at,
-  version: row.s_version,
-});
+/**
+ * Parameters: the organisation, the holders' ids as a JSON array. `+issuer_id`: the cards are looked up by
+ * holder (cards_person), not by scanning all the issuer's cards, which the planner would otherwise pick
+ * without statistics.
+ */
+const HELD_CARDS_SELECT = `SELECT escn, person_id, issuer_id, processor_id, card_type, status, inactive_reason,
+    issued_at, expires_at, display_name, chip_uid, created_at, updated_at, version
+  FROM cards WHERE +issuer_id = ? AND person_id IN ${IN_LIST}`;
 
 /** The sync engine's bulk reads and writes on SQLite. */
 export class SqliteConnectorSyncRepository implements ConnectorSyncRepository {
@@ -86,42 +98,89 @@ export class SqliteConnectorSyncRepository implements ConnectorSyncRepository {
     const statuses: StudentStatus[] = [];
     // Each person with their link and status at the organisation, in one statement: a student the batch
     // holds costs one seek per table, not one per table and statement.
-    for (const row of this.#db.all<PersonStateRow>(
+    const rows = this.#rows<PersonStateRow>(
       PERSON_STATE_SELECT,
       organisationId,
       organisationId,
       JSON.stringify(esiKeys),
-    )) {
-      const person = toPerson(row);
-      persons.push(person);
-      if (row.l_full_name !== null) links.push(linkOf(row, organisationId));
-      if (row.s_state !== null) statuses.push(statusOf(row, person, organisationId));
+    );
+    const esiOf = new Map<number, string>();
+    for (const [id, esi, esiKey, createdAt, updatedAt, fullName, ...rest] of rows) {
+      persons.push({ id, esi, esiKey, createdAt, updatedAt });
+      esiOf.set(id, esi);
+      const [academicLevel, email, phone, fax, linkCreatedAt, linkUpdatedAt, state, ...status] = rest;
+      if (fullName !== null) {
+        links.push({
+          personId: id,
+          organisationId,
+          fullName,
+          academicLevel,
+          email,
+          phone,
+          fax,
+          createdAt: linkCreatedAt,
+          updatedAt: linkUpdatedAt,
+        });
+      }
+      if (state !== null) {
+        const [validFrom, validUntil, statusCreatedAt, statusUpdatedAt, version] = status;
+        statuses.push({
+          personId: id,
+          esi,
+          organisationId,
+          state,
+          validFrom,
+          validUntil,
+          createdAt: statusCreatedAt,
+          updatedAt: statusUpdatedAt,
+          version,
+        });
+      }
     }
     const cards = new Map<string, Card>();
     if (persons.length > 0) {
-      const esiOf = new Map(persons.map((p) => [p.id, p.esi]));
-      // `+issuer_id`: look the cards up by holder (cards_person), not by scanning all the issuer's cards,
-      // which the planner would otherwise pick without statistics.
-      const held = this.#db.all<Omit<CardRow, "esi">>(
-        `SELECT * FROM cards WHERE +issuer_id = ? AND person_id IN ${IN_LIST}`,
+      const held = this.#rows<HeldCardRow>(
+        HELD_CARDS_SELECT,
         organisationId,
-        JSON.stringify(persons.map((p) => p.id)),
+        JSON.stringify([...esiOf.keys()]),
       );
-      for (const row of held)
-        cards.set(row.escn, toCard({ ...row, esi: esiOf.get(Number(row.person_id)) ?? "" }));
+      for (const [escn, personId, issuerId, processorId, cardType, status, inactiveReason, ...rest] of held) {
+        const [issuedAt, expiresAt, displayName, chipUid, createdAt, updatedAt, version] = rest;
+        cards.set(escn, {
+          escn,
+          personId,
+          esi: esiOf.get(personId) ?? "",
+          issuerId,
+          processorId,
+          cardType,
+          status,
+          inactiveReason,
+          issuedAt,
+          expiresAt,
+          displayName,
+          chipUid,
+          createdAt,
+          updatedAt,
+          version,
+        });
+      }
     }
     // A number among the holders' own cards is that card: only the others are looked up (in a file read
     // again, none), whoever issued or holds them.
     const named = escns.filter((escn) => !cards.has(escn));
     if (named.length > 0) {
-      for (const row of this.#db.all<CardRow>(
-        `${CARD_SELECT} WHERE c.escn IN ${IN_LIST}`,
-        JSON.stringify(named),
-      )) {
-        cards.set(row.escn, toCard(row));
-      }
+      const rows = this.#db.all<CardRow>(`${CARD_SELECT} WHERE c.escn IN ${IN_LIST}`, JSON.stringify(named));
+      for (const row of rows) cards.set(row.escn, toCard(row));
     }
     return { persons, links, statuses, cards: [...cards.values()] };
+  }
+
+  /** The rows of one of this repository's reads, as arrays in the order of its columns. */
+  #rows<T>(sql: string, ...params: unknown[]): T[] {
+    return this.#db
+      .statement(sql)
+      .raw(true)
+      .all(...params) as T[];
   }
 
   async insertPersons(persons: readonly Omit<Person, "id">[]): Promise<Person[]> {
