@@ -244,7 +244,7 @@ export function createServices(
       cache,
     }),
     consents: new ConsentService(ctx, { cache }),
-    mirrors: new MirrorReportService(storage, config.mirrors),
+    mirrors: new MirrorReportService(ctx, config.mirrors),
     imports: new UploadImport(syncEngine, {
       directory: join(config.dataDir, "uploads"),
       maxBytes: config.importMaxBytes,

@@ -92,10 +92,6 @@ export function diffRecord(
   ctx: DiffContext,
 ): RecordPlan | RefusedRecord {
   const { record } = entry;
-  const refuse = (field: string, reason: string): RefusedRecord => ({
-    problem: { origin: record.origin, field, reason },
-    linkedPersonId: state.linkedPersonId(entry.esiKey),
-  });
   if (entry.problem) return { problem: entry.problem, linkedPersonId: state.linkedPersonId(entry.esiKey) };
 
   const person = state.persons.get(entry.esiKey) ?? null;
@@ -105,7 +101,10 @@ export function diffRecord(
   let card: RecordPlan["card"] = null;
   if (record.card) {
     const planned = planCard(record.card, person, state, ctx);
-    if ("reason" in planned) return refuse(planned.field, planned.reason);
+    if ("reason" in planned) {
+      const problem = { origin: record.origin, field: planned.field, reason: planned.reason };
+      return { problem, linkedPersonId: state.linkedPersonId(entry.esiKey) };
+    }
     card = planned;
   }
 
@@ -137,7 +136,6 @@ export function diffRecord(
   };
   const status = record.status ? planStatus(record.status, currentStatus, ctx) : null;
 
-  const changes = (op: Op | undefined) => op === "create" || op === "update";
   const outcome =
     link.op === "create"
       ? "created"
@@ -146,6 +144,8 @@ export function diffRecord(
         : "unchanged";
   return { entry, person, link, status, card, outcome };
 }
+
+const changes = (op: Op | undefined): boolean => op === "create" || op === "update";
 
 function planStatus(
   source: SourceStatus,
@@ -225,7 +225,13 @@ function planCard(
       },
     };
   }
-  const same = (Object.keys(fields) as (keyof typeof fields)[]).every((k) => current[k] === fields[k]);
+  const same =
+    current.cardType === fields.cardType &&
+    current.status === fields.status &&
+    current.inactiveReason === fields.inactiveReason &&
+    current.issuedAt === fields.issuedAt &&
+    current.expiresAt === fields.expiresAt &&
+    current.displayName === fields.displayName;
   if (same) return { op: "keep", current, value: current };
   return { op: "update", current, value: { ...current, ...fields, updatedAt: ctx.at } };
 }

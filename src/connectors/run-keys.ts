@@ -3,16 +3,17 @@
  * within one source from a record seen in an earlier run.
  *
  * Kept as 64-bit fingerprints in typed arrays, not as strings in a Map: about 26 bytes per key instead of
- * a hundred and more, so that a million-row source needs tens of megabytes, not hundreds. Two different
- * keys share a fingerprint with odds of about one in 3·10^7 for a million keys; the cost of that is one
- * good row reported as a duplicate, never a wrong write.
+ * a hundred and more, so that a million-row source needs tens of megabytes, not hundreds (rows take 4
+ * bytes each while they are whole numbers below 2^32, else 8). Two different keys share a fingerprint with
+ * odds of about one in 3·10^7 for a million keys; the cost of that is one good row reported as a
+ * duplicate, never a wrong write.
  */
 export class RunKeys {
   #mask = 1023;
   #size = 0;
   #hi = new Uint32Array(1024);
   #lo = new Uint32Array(1024);
-  #rows = new Float64Array(1024);
+  #rows: Uint32Array | Float64Array = new Uint32Array(1024);
   #used = new Uint8Array(1024);
 
   /** How many distinct keys were met. */
@@ -27,6 +28,8 @@ export class RunKeys {
     if (this.#used[slot] === 1) return this.#rows[slot];
     this.#hi[slot] = hashHi;
     this.#lo[slot] = hashLo;
+    // A row a 32-bit unsigned integer cannot hold (past 2^32 - 1, or not a whole number) widens them all.
+    if (row >>> 0 !== row && this.#rows instanceof Uint32Array) this.#rows = Float64Array.from(this.#rows);
     this.#rows[slot] = row;
     this.#used[slot] = 1;
     if (++this.#size * 2 > this.#mask + 1) this.#grow();
@@ -53,7 +56,7 @@ export class RunKeys {
     this.#mask = capacity - 1;
     this.#hi = new Uint32Array(capacity);
     this.#lo = new Uint32Array(capacity);
-    this.#rows = new Float64Array(capacity);
+    this.#rows = rows instanceof Uint32Array ? new Uint32Array(capacity) : new Float64Array(capacity);
     this.#used = new Uint8Array(capacity);
     for (let i = 0; i < used.length; i++) {
       if (used[i] !== 1) continue;

@@ -117,26 +117,22 @@ export class SyncRun {
 
   /** A record's ESI read, and duplicates of an ESI or an ESCN earlier in the run refused. */
   #admit(record: SourceRecord): BatchEntry {
-    const refused = (esi: string, esiKey: string, field: string, reason: string): BatchEntry => ({
-      record,
-      esi,
-      esiKey,
-      problem: { origin: record.origin, field, reason },
-    });
     let esi: string;
     let esiKey: string;
     try {
       ({ value: esi, key: esiKey } = parseEsi(record.person.esi, "esi"));
     } catch (error) {
       if (!isOpenEscError(error)) throw error;
-      return refused(record.person.esi, "", "esi", error.issues[0]?.reason ?? error.message);
+      return refused(record, record.person.esi, "", "esi", error.issues[0]?.reason ?? error.message);
     }
     const first = this.esiKeys.claim(esiKey, record.origin.row);
-    if (first !== undefined) return refused(esi, esiKey, "esi", `duplicate of row ${first}`);
+    if (first !== undefined) return refused(record, esi, esiKey, "esi", `duplicate of row ${first}`);
     const escn = record.card?.escn;
     if (escn) {
       const firstCard = this.#escns.claim(escn, record.origin.row);
-      if (firstCard !== undefined) return refused(esi, esiKey, "escn", `duplicate of row ${firstCard}`);
+      if (firstCard !== undefined) {
+        return refused(record, esi, esiKey, "escn", `duplicate of row ${firstCard}`);
+      }
     }
     return { record, esi, esiKey, problem: null };
   }
@@ -245,6 +241,17 @@ export class SyncRun {
     };
     return { organisationId: organisation.id, cardPic, newEscn, at };
   }
+}
+
+/** A record refused before the diff, for `field`. */
+function refused(
+  record: SourceRecord,
+  esi: string,
+  esiKey: string,
+  field: string,
+  reason: string,
+): BatchEntry {
+  return { record, esi, esiKey, problem: { origin: record.origin, field, reason } };
 }
 
 function diffAll(

@@ -14,7 +14,19 @@ export const MIRROR_GROUP = "openesc-mirror";
  * can tell the router to remove the person).
  */
 export function personSubjectKey(esi: string): string {
-  return esi.startsWith(ERASED_PREFIX) ? esi : erasedPseudonym(esiKey(esi));
+  return esi.startsWith(ERASED_PREFIX) ? esi : erasedPseudonym(matchingKey(esi));
+}
+
+/**
+ * The ESI's matching key, as the person record has it. An ESI the hub stored always parses; should one not
+ * (data older than a rule), its lower case is the key, rather than an error that would hold up the queue.
+ */
+export function matchingKey(esi: string): string {
+  try {
+    return esiKey(esi);
+  } catch {
+    return esi.toLowerCase();
+  }
 }
 
 /**

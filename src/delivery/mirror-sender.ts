@@ -1,5 +1,4 @@
 import type { Escn } from "../domain/escn.ts";
-import { esiKey } from "../domain/esi.ts";
 import {
   ERASED_PREFIX,
   type MirrorJob,
@@ -16,7 +15,7 @@ import {
   type RouterAnswer,
   routerPath,
 } from "./esc-router-client.ts";
-import { personSubjectKey } from "./mirror-queue.ts";
+import { matchingKey, personSubjectKey } from "./mirror-queue.ts";
 import type { MirrorTarget } from "./mirror-targets.ts";
 import type { RetryPolicy } from "./retry-policy.ts";
 
@@ -115,7 +114,7 @@ export class MirrorSender {
     if (job.kind === "person") {
       // The router already removed this person (the job keeps only the pseudonym).
       if (job.subject.startsWith(ERASED_PREFIX)) return { job, target, action: "nothing" };
-      const person = await read.persons.findByKey(esiKey(job.subject));
+      const person = await read.persons.findByKey(matchingKey(job.subject));
       const link = person && (await read.persons.findLink(person.id, job.organisationId));
       if (!person || !link) return { job, target, action: "remove" };
       return { job, target, action: "upsert", body: personUpdateView(person.esi, link), holderEsi: null };

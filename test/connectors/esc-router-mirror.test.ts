@@ -211,6 +211,17 @@ describe("the mirror to an ESC Router", () => {
     assert.match(refusal.message, /B12345678 is not a registered card bureau/);
     assert.equal(refusal.operation, "POST");
     await must(404, routerGet(`/cards/${refused}`));
+    // Listing the refusals is a read of the card's number: the audit trail has it.
+    await eventually(async () => {
+      const trail = await hub.services.storage.read.audit.list(
+        { subjects: [refused] },
+        { after: 0, limit: 100 },
+      );
+      assert.ok(
+        trail.items.some((entry) => entry.action === "read" && entry.purpose === "card-management"),
+        JSON.stringify(trail.items),
+      );
+    });
     assert.ok((await report()).refused >= 1);
 
     // Not tried again while nothing changes…

@@ -105,35 +105,37 @@ export class SqliteConnectorSyncRepository implements ConnectorSyncRepository {
       JSON.stringify(esiKeys),
     );
     const esiOf = new Map<number, string>();
-    for (const [id, esi, esiKey, createdAt, updatedAt, fullName, ...rest] of rows) {
-      persons.push({ id, esi, esiKey, createdAt, updatedAt });
+    for (const r of rows) {
+      const id = r[0];
+      const esi = r[1];
+      persons.push({ id, esi, esiKey: r[2], createdAt: r[3], updatedAt: r[4] });
       esiOf.set(id, esi);
-      const [academicLevel, email, phone, fax, linkCreatedAt, linkUpdatedAt, state, ...status] = rest;
+      const fullName = r[5];
       if (fullName !== null) {
         links.push({
           personId: id,
           organisationId,
           fullName,
-          academicLevel,
-          email,
-          phone,
-          fax,
-          createdAt: linkCreatedAt,
-          updatedAt: linkUpdatedAt,
+          academicLevel: r[6],
+          email: r[7],
+          phone: r[8],
+          fax: r[9],
+          createdAt: r[10],
+          updatedAt: r[11],
         });
       }
+      const state = r[12];
       if (state !== null) {
-        const [validFrom, validUntil, statusCreatedAt, statusUpdatedAt, version] = status;
         statuses.push({
           personId: id,
           esi,
           organisationId,
           state,
-          validFrom,
-          validUntil,
-          createdAt: statusCreatedAt,
-          updatedAt: statusUpdatedAt,
-          version,
+          validFrom: r[13],
+          validUntil: r[14],
+          createdAt: r[15],
+          updatedAt: r[16],
+          version: r[17],
         });
       }
     }
@@ -144,24 +146,25 @@ export class SqliteConnectorSyncRepository implements ConnectorSyncRepository {
         organisationId,
         JSON.stringify([...esiOf.keys()]),
       );
-      for (const [escn, personId, issuerId, processorId, cardType, status, inactiveReason, ...rest] of held) {
-        const [issuedAt, expiresAt, displayName, chipUid, createdAt, updatedAt, version] = rest;
+      for (const r of held) {
+        const escn = r[0];
+        const personId = r[1];
         cards.set(escn, {
           escn,
           personId,
           esi: esiOf.get(personId) ?? "",
-          issuerId,
-          processorId,
-          cardType,
-          status,
-          inactiveReason,
-          issuedAt,
-          expiresAt,
-          displayName,
-          chipUid,
-          createdAt,
-          updatedAt,
-          version,
+          issuerId: r[2],
+          processorId: r[3],
+          cardType: r[4],
+          status: r[5],
+          inactiveReason: r[6],
+          issuedAt: r[7],
+          expiresAt: r[8],
+          displayName: r[9],
+          chipUid: r[10],
+          createdAt: r[11],
+          updatedAt: r[12],
+          version: r[13],
         });
       }
     }
