@@ -116,6 +116,7 @@ export async function runConnectorsBench(args: readonly string[]): Promise<numbe
     log(`  ${describeImport(first)}`);
     check(first, { created: settings.rows });
     storeBytes = dataDir.bytes();
+    log(`  the store holds ${fmt(storeBytes / 1e9, 2)} GB (the file and its write-ahead log)`);
     log("\nre-sync: the same file with 1 % of its rows changed, on that store");
     resync = await runImport(
       dataDir.path,
