@@ -13,7 +13,7 @@ import { ADMIN_TOKEN } from "../support/test-hub.ts";
  * wallet receives the card, presents it, `openesc verify` checks it offline, and after the card is
  * reported lost the same check fails as revoked once the list's ttl has passed.
  */
-const TTL_SECONDS = 6;
+const TTL_SECONDS = 12;
 const AUDIENCE = "https://canteen.example";
 
 interface Run {
