@@ -102,7 +102,9 @@ export async function runImport(
       progress(line);
       // `openesc: import: 104000 rows, 1971 rows/s, …`: the rate is over the run so far.
       const step = /: (\d+) rows, (\d+) rows\/s/.exec(line);
-      if (step) steps.push({ rows: Number(step[1]), seconds: Number(step[1]) / Number(step[2]) });
+      if (step && Number(step[2]) > 0) {
+        steps.push({ rows: Number(step[1]), seconds: Number(step[1]) / Number(step[2]) });
+      }
     }
   });
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
